@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot the built kernel under QEMU/TCG on the host's root filesystem.
+#   boot.sh test   run the guest tests, results in $RESULTS
+#   boot.sh demo   show what the project does, on the console
+#   boot.sh shell  an interactive shell in the guest
+# The guest's machine: q35 with a VT-d IOMMU (interrupt remapping on), an igb SR-IOV PF
+# behind a PCIe root port (room for its VFs), QEMU's edu device and pci-testdev.
+
+. "$(dirname "$0")/lib.sh"
+
+MODE=${1:-test}
+BZIMAGE="$BUILD/arch/x86/boot/bzImage"
+[[ -f "$BZIMAGE" ]] || die "no kernel at $BZIMAGE ('make build' first)"
+TIMEOUT=${VFIO_RS_BOOT_TIMEOUT:-1200}
+
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+
+cmdline=(console=ttyS0,115200 panic=-1 oops=panic
+	root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose
+	ro init="$REPO/harness/guest/init" intel_iommu=on
+	VFIO_RS_MODE="$MODE" VFIO_RS_MODROOT="$MODROOT")
+[[ -n "${ONLY:-}" ]] && cmdline+=(VFIO_RS_ONLY="$ONLY")
+[[ -n "${VFIO_RS_CMDLINE:-}" ]] && cmdline+=($VFIO_RS_CMDLINE)
+
+qemu=(qemu-system-x86_64 -M q35 -accel tcg -cpu max -smp 2 -m "${VFIO_RS_MEM:-2G}"
+	-no-reboot -display none -vga none -nodefaults
+	-kernel "$BZIMAGE" -append "${cmdline[*]}"
+	-device intel-iommu,intremap=on
+	-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1
+	-device igb,bus=rp1
+	-device edu
+	-device pci-testdev
+	-fsdev local,id=rootfs,path=/,security_model=none,readonly=on,multidevs=remap
+	-device virtio-9p-pci,fsdev=rootfs,mount_tag=/dev/root
+	-fsdev local,id=results,path="$RESULTS",security_model=none
+	-device virtio-9p-pci,fsdev=results,mount_tag=results)
+
+if [[ "$MODE" == shell ]]; then
+	exec "${qemu[@]}" -serial mon:stdio
+fi
+
+log "booting $(cat "$BUILD/include/config/kernel.release") ($MODE), console in $RESULTS/console.log"
+set +e
+timeout --kill-after=10 "$TIMEOUT" "${qemu[@]}" \
+	-chardev stdio,id=con,signal=off,logfile="$RESULTS/console.log" -serial chardev:con \
+	</dev/null
+rc=$?
+set -e
+((rc == 124)) && { log "guest timed out after $TIMEOUT s"; exit 124; }
+grep -q '^vfio-rs guest: done' "$RESULTS/console.log" || { log "guest did not finish (panic?)"; exit 1; }
+exit 0
