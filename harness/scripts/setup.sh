@@ -71,7 +71,7 @@ install_packages() {
 	fi
 	if [[ ! -x "$HOME/.cargo/bin/bindgen" ]]; then
 		log "installing bindgen-cli from crates.io"
-		cargo install --locked --quiet bindgen-cli || die "cargo install bindgen-cli failed"
+		PATH="$HOME/.cargo/bin:$PATH" cargo install --locked --quiet bindgen-cli || die "cargo install bindgen-cli failed"
 	fi
 }
 
