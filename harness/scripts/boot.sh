@@ -21,7 +21,7 @@ mkdir -p "$RESULTS"
 cmdline=(console=ttyS0,115200 panic=-1 oops=panic
 	root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose
 	ro init="$REPO/harness/guest/init" intel_iommu=on
-	VFIO_RS_MODE="$MODE" VFIO_RS_MODROOT="$MODROOT")
+	VFIO_RS_MODE="$MODE" VFIO_RS_MODROOT="$MODROOT" VFIO_RS_BIN="$GUEST_BIN")
 [[ -n "${ONLY:-}" ]] && cmdline+=(VFIO_RS_ONLY="$ONLY")
 [[ -n "${VFIO_RS_CMDLINE:-}" ]] && cmdline+=($VFIO_RS_CMDLINE)
 

@@ -51,6 +51,17 @@ if [[ -n "$files" ]] && grep -E "($files)" "$WARNLOG" | grep -qiE 'warning|error
 	die "warnings in project files (see above)"
 fi
 
+# Guest programs, built against the base's uAPI headers.
+"${KMAKE[@]}" headers >/dev/null
+mkdir -p "$GUEST_BIN"
+for src in "$REPO"/harness/guest/src/*.c; do
+	[[ -f "$src" ]] || continue
+	bin="$GUEST_BIN/$(basename "$src" .c)"
+	gcc -O2 -g -Wall -Wextra -Werror -static -I"$BUILD/usr/include" -o "$bin.tmp" "$src" ||
+		die "building guest program $(basename "$src") failed"
+	mv "$bin.tmp" "$bin"
+done
+
 rm -rf "$MODROOT"
 "${KMAKE[@]}" INSTALL_MOD_PATH="$MODROOT" INSTALL_MOD_STRIP=1 modules_install >/dev/null
 log "kernel $(cat "$BUILD/include/config/kernel.release"): $BUILD/arch/x86/boot/bzImage"

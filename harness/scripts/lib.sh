@@ -24,6 +24,7 @@ fi
 TREE="$CACHE_ROOT/$BASE_KEY/tree"
 BUILD="$CACHE_ROOT/$BASE_KEY/build-$CONFIG_NAME"
 MODROOT="$BUILD/modroot"
+GUEST_BIN="$BUILD/guest-bin"
 RESULTS=${RESULTS:-$REPO/results}
 
 # Toolchain: Debian's rustc-web (it has the library source the kernel needs), clang/lld 19.

@@ -32,7 +32,7 @@ rm -f "$REPO"/patches/*.patch
 	echo "# Quilt-style series applied to the pinned base, in order."
 	if [[ -n "$changed" ]]; then
 		# shellcheck disable=SC2086
-		git format-patch --zero-commit --no-signature -o "$REPO/patches" \
+		git format-patch -N --zero-commit --no-signature -o "$REPO/patches" \
 			vfio-rs-base..HEAD -- $changed | xargs -rn1 basename
 	fi
 } >"$REPO/patches/series.new"

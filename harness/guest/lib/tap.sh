@@ -58,3 +58,40 @@ wait_until() {
 # kmsg_mark <tag> / kmsg_since <tag>: the kernel log lines after a marker.
 kmsg_mark() { echo "vfio-rs-mark $1" >/dev/kmsg; }
 kmsg_since() { dmesg | sed -n "/vfio-rs-mark $1\$/,\$p"; }
+
+# pci_bind_override <bdf> <driver>: bind a function to <driver> through driver_override.
+pci_bind_override() {
+	local cur
+	cur=$(pci_driver "$1")
+	[[ -n "$cur" ]] && echo "$1" >"/sys/bus/pci/devices/$1/driver/unbind"
+	echo "$2" >"/sys/bus/pci/devices/$1/driver_override"
+	echo "$1" >/sys/bus/pci/drivers_probe 2>/dev/null
+	[[ "$(pci_driver "$1")" == "$2" ]]
+}
+# pci_unbind_override <bdf>: unbind a function and clear its driver_override.
+pci_unbind_override() {
+	[[ -n "$(pci_driver "$1")" ]] && echo "$1" >"/sys/bus/pci/devices/$1/driver/unbind"
+	echo >"/sys/bus/pci/devices/$1/driver_override"
+}
+# run_checks <prefix> <command...>: run a program that prints TAP lines, prefixing each.
+run_checks() {
+	local prefix=$1 line rc
+	shift
+	while IFS= read -r line; do
+		case "$line" in
+		"ok - "*) echo "ok - $prefix: ${line#ok - }" ;;
+		"not ok - "*)
+			echo "not ok - $prefix: ${line#not ok - }"
+			FAILED=1
+			;;
+		"__rc="*)
+			rc=${line#__rc=}
+			if [[ "$rc" != 0 ]]; then
+				echo "not ok - $prefix: exited $rc"
+				FAILED=1
+			fi
+			;;
+		*) echo "# $line" ;;
+		esac
+	done < <("$@" 2>&1; echo "__rc=$?")
+}

@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! VFIO devices.
+//!
+//! A VFIO driver hands a device to userspace, typically a virtual machine monitor, through the
+//! VFIO uAPI. The C VFIO core owns the character devices (the group's `/dev/vfio/N` and the
+//! per-device `/dev/vfio/devices/vfioX`), the IOMMU plumbing and the file operations. A driver
+//! subclasses `struct vfio_device` with its own data and implements the device operations, the
+//! [`Driver`] trait here.
+//!
+//! C header: [`include/linux/vfio.h`](srctree/include/linux/vfio.h)
+
+use crate::{
+    bindings,
+    device,
+    error::{
+        from_err_ptr,
+        from_result,
+        to_result,
+        VTABLE_DEFAULT_ERROR, //
+    },
+    ffi::{
+        c_char,
+        c_int,
+        c_long,
+        c_uint,
+        c_ulong, //
+    },
+    prelude::*,
+    sync::aref::{
+        ARef,
+        AlwaysRefCounted, //
+    },
+    transmute::AsBytes,
+    types::Opaque,
+    uaccess::{
+        UserPtr,
+        UserSlice,
+        UserSliceReader,
+        UserSliceWriter, //
+    }, //
+};
+use core::{
+    mem,
+    ops::Deref,
+    ptr::{
+        self,
+        NonNull, //
+    },
+};
+
+/// The operations of a VFIO device, `struct vfio_device_ops`.
+///
+/// Every method receives the [`Device`] it is called for; its driver data is reachable through
+/// `Deref`. Methods that are not implemented are left out of the C operations table, and the
+/// VFIO core then answers as it does for a C driver that leaves them `NULL`.
+///
+/// Devices that do DMA through the IOMMU get the C core's physical iommufd helpers for the
+/// `bind_iommufd`, `unbind_iommufd`, `attach_ioas` and `detach_ioas` operations.
+#[vtable]
+pub trait Driver: Sized + 'static {
+    /// The driver's data, embedded in the [`Device`].
+    type Data: Send + Sync;
+
+    /// The name of the operations, `vfio_device_ops.name`.
+    const NAME: &'static CStr;
+
+    /// Called when the device is first opened, by a group or a device file, with the device
+    /// set's lock held.
+    fn open_device(_dev: &Device<Self>) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Called when the last file that opened the device is closed, with the device set's lock
+    /// held.
+    fn close_device(_dev: &Device<Self>) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Handles the ioctls the VFIO core does not handle itself.
+    ///
+    /// `arg` is the ioctl's argument as userspace passed it, usually a pointer to a uAPI
+    /// structure that starts with `argsz`.
+    fn ioctl(_dev: &Device<Self>, _cmd: u32, _arg: usize) -> Result<isize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Handles `VFIO_DEVICE_GET_REGION_INFO` after the core has copied in and checked the
+    /// header: fills in `info` for `info.index()` and adds capabilities to `caps`.
+    fn region_info(_dev: &Device<Self>, _info: &mut RegionInfo, _caps: &mut InfoCaps) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Reads from the device file at `offset` into `buf`; returns the number of bytes read.
+    fn read(_dev: &Device<Self>, _buf: &mut UserSliceWriter, _offset: u64) -> Result<usize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Writes `buf` to the device file at `offset`; returns the number of bytes written.
+    fn write(_dev: &Device<Self>, _buf: &mut UserSliceReader, _offset: u64) -> Result<usize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Asks userspace to release the device: called repeatedly, with an increasing `count`,
+    /// while unregistration waits for the device's files to be closed.
+    fn request(_dev: &Device<Self>, _count: u32) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Decides whether `buf`, the name given to `VFIO_GROUP_GET_DEVICE_FD`, selects this
+    /// device. Without this operation the core compares `buf` with the parent device's name.
+    fn match_name(_dev: &Device<Self>, _buf: &CStr) -> Result<bool> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A VFIO device: a `struct vfio_device` followed by the driver's data.
+///
+/// Reference counted through the embedded `struct device`; the driver's data is dropped when the
+/// last reference goes away.
+///
+/// # Invariants
+///
+/// `vdev` is a `struct vfio_device` allocated by `_vfio_alloc_device()` for a `Self`, `data` is
+/// initialized, and `vdev.ops` points to `Self::OPS`.
+#[repr(C)]
+#[pin_data]
+pub struct Device<T: Driver> {
+    // `_vfio_alloc_device()` allocates the containing structure with `struct vfio_device` at
+    // offset 0; `#[repr(C)]` and this being the first field keep it there.
+    vdev: Opaque<bindings::vfio_device>,
+    #[pin]
+    data: T::Data,
+}
+
+impl<T: Driver> Device<T> {
+    const OPS: bindings::vfio_device_ops = bindings::vfio_device_ops {
+        name: crate::str::as_char_ptr_in_const_context(T::NAME).cast_mut(),
+        release: Some(Self::release_callback),
+        open_device: if T::HAS_OPEN_DEVICE {
+            Some(Self::open_device_callback)
+        } else {
+            None
+        },
+        close_device: if T::HAS_CLOSE_DEVICE {
+            Some(Self::close_device_callback)
+        } else {
+            None
+        },
+        ioctl: if T::HAS_IOCTL {
+            Some(Self::ioctl_callback)
+        } else {
+            None
+        },
+        get_region_info_caps: if T::HAS_REGION_INFO {
+            Some(Self::region_info_callback)
+        } else {
+            None
+        },
+        read: if T::HAS_READ {
+            Some(Self::read_callback)
+        } else {
+            None
+        },
+        write: if T::HAS_WRITE {
+            Some(Self::write_callback)
+        } else {
+            None
+        },
+        request: if T::HAS_REQUEST {
+            Some(Self::request_callback)
+        } else {
+            None
+        },
+        match_: if T::HAS_MATCH_NAME {
+            Some(Self::match_callback)
+        } else {
+            None
+        },
+        #[cfg(CONFIG_IOMMUFD)]
+        bind_iommufd: Some(bindings::vfio_iommufd_physical_bind),
+        #[cfg(CONFIG_IOMMUFD)]
+        unbind_iommufd: Some(bindings::vfio_iommufd_physical_unbind),
+        #[cfg(CONFIG_IOMMUFD)]
+        attach_ioas: Some(bindings::vfio_iommufd_physical_attach_ioas),
+        #[cfg(CONFIG_IOMMUFD)]
+        detach_ioas: Some(bindings::vfio_iommufd_physical_detach_ioas),
+        ..pin_init::zeroed()
+    };
+
+    /// Allocates a VFIO device for `parent`, with the driver data `data`.
+    ///
+    /// The device is not visible to userspace until it is registered with [`Registration`].
+    pub fn new(
+        parent: &device::Device<device::Bound>,
+        data: impl PinInit<T::Data, Error>,
+    ) -> Result<ARef<Self>> {
+        // `_vfio_alloc_device()` uses `kvzalloc()`, which aligns to at least
+        // `ARCH_KMALLOC_MINALIGN`.
+        const {
+            assert!(mem::align_of::<Self>() <= bindings::ARCH_KMALLOC_MINALIGN);
+        }
+
+        // Until `data` is initialized, use operations without `release`, so that a failed
+        // initialization frees the device without dropping uninitialized data.
+        let alloc_ops = bindings::vfio_device_ops {
+            release: None,
+            ..Self::OPS
+        };
+
+        // SAFETY:
+        // - `parent` is a valid, bound device by its type invariants.
+        // - `alloc_ops` outlives every use of it: the device either gets `Self::OPS` below or is
+        //   freed before this function returns.
+        // - The size is that of `Self`, which starts with the `struct vfio_device`.
+        let vdev = from_err_ptr(unsafe {
+            bindings::_vfio_alloc_device(mem::size_of::<Self>(), parent.as_raw(), &alloc_ops)
+        })?;
+        let this = vdev.cast::<Self>();
+
+        // SAFETY: `this` points to a zeroed allocation of `size_of::<Self>()` bytes, suitably
+        // aligned; `data` is never moved out of it.
+        let data_ptr = unsafe { &raw mut (*this).data };
+
+        // SAFETY: `data_ptr` is valid for writes and pinned for the lifetime of the allocation.
+        unsafe { pin_init::raw_try_init(data_ptr, data) }.inspect_err(|_| {
+            // SAFETY: The allocation succeeded, so `vdev` holds the initial reference; its
+            // operations have no `release`, so nothing reads the uninitialized `data`.
+            unsafe { bindings::put_device(&raw mut (*vdev).device) };
+        })?;
+
+        // SAFETY: The device is still private to this function.
+        // INVARIANT: `data` is initialized, the device now uses `Self::OPS`.
+        unsafe { (*vdev).ops = const { &Self::OPS } };
+
+        // SAFETY: `this` is non-null (a successful allocation) and we own its initial reference.
+        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(this)) })
+    }
+
+    /// Returns the raw `struct vfio_device`.
+    pub fn as_raw(&self) -> *mut bindings::vfio_device {
+        self.vdev.get()
+    }
+
+    /// # Safety
+    ///
+    /// `vdev` must point to the `struct vfio_device` of a live `Self`, and the returned reference
+    /// must not outlive it.
+    unsafe fn from_raw<'a>(vdev: *mut bindings::vfio_device) -> &'a Self {
+        // SAFETY: `vdev` is at offset 0 of `Self` (`#[repr(C)]`, first field), and by the safety
+        // requirements it points to a live `Self`.
+        unsafe { &*vdev.cast::<Self>() }
+    }
+
+    extern "C" fn release_callback(vdev: *mut bindings::vfio_device) {
+        let this = vdev.cast::<Self>();
+        // SAFETY: The last reference is gone, so nothing else accesses `this`; `data` is
+        // initialized because only then are `Self::OPS`, and this callback, installed. The C core
+        // frees the memory after this returns.
+        unsafe { ptr::drop_in_place(&raw mut (*this).data) };
+    }
+
+    extern "C" fn open_device_callback(vdev: *mut bindings::vfio_device) -> c_int {
+        // SAFETY: The VFIO core calls this with a registered, live device.
+        let dev = unsafe { Self::from_raw(vdev) };
+        from_result(|| T::open_device(dev).map(|()| 0))
+    }
+
+    extern "C" fn close_device_callback(vdev: *mut bindings::vfio_device) {
+        // SAFETY: The VFIO core calls this with a registered, live device.
+        T::close_device(unsafe { Self::from_raw(vdev) });
+    }
+
+    extern "C" fn ioctl_callback(
+        vdev: *mut bindings::vfio_device,
+        cmd: c_uint,
+        arg: c_ulong,
+    ) -> c_long {
+        // SAFETY: The VFIO core calls this with an open, live device.
+        let dev = unsafe { Self::from_raw(vdev) };
+        match T::ioctl(dev, cmd, arg) {
+            Ok(ret) => ret,
+            Err(err) => err.to_errno() as c_long,
+        }
+    }
+
+    extern "C" fn region_info_callback(
+        vdev: *mut bindings::vfio_device,
+        info: *mut bindings::vfio_region_info,
+        caps: *mut bindings::vfio_info_cap,
+    ) -> c_int {
+        // SAFETY: The VFIO core calls this with an open, live device.
+        let dev = unsafe { Self::from_raw(vdev) };
+        // SAFETY: `info` points to the core's copy of the user's header, exclusively ours for the
+        // duration of the call; `RegionInfo` is a transparent wrapper.
+        let info = unsafe { &mut *info.cast::<RegionInfo>() };
+        // SAFETY: Likewise for `caps`, the core's capability chain for this call.
+        let caps = unsafe { &mut *caps.cast::<InfoCaps>() };
+        from_result(|| T::region_info(dev, info, caps).map(|()| 0))
+    }
+
+    extern "C" fn read_callback(
+        vdev: *mut bindings::vfio_device,
+        buf: *mut c_char,
+        count: usize,
+        ppos: *mut bindings::loff_t,
+    ) -> isize {
+        // SAFETY: The VFIO core calls this with an open, live device.
+        let dev = unsafe { Self::from_raw(vdev) };
+        let mut writer = UserSlice::new(UserPtr::from_ptr(buf.cast()), count).writer();
+        // SAFETY: `ppos` is the file position of this read, valid for the call.
+        let pos = unsafe { &mut *ppos };
+        Self::rw(pos, |offset| T::read(dev, &mut writer, offset))
+    }
+
+    extern "C" fn write_callback(
+        vdev: *mut bindings::vfio_device,
+        buf: *const c_char,
+        count: usize,
+        ppos: *mut bindings::loff_t,
+    ) -> isize {
+        // SAFETY: The VFIO core calls this with an open, live device.
+        let dev = unsafe { Self::from_raw(vdev) };
+        let mut reader = UserSlice::new(UserPtr::from_ptr(buf.cast_mut().cast()), count).reader();
+        // SAFETY: `ppos` is the file position of this write, valid for the call.
+        let pos = unsafe { &mut *ppos };
+        Self::rw(pos, |offset| T::write(dev, &mut reader, offset))
+    }
+
+    /// Runs a read or write at `*pos` and advances `*pos` by what it transferred.
+    fn rw(pos: &mut bindings::loff_t, f: impl FnOnce(u64) -> Result<usize>) -> isize {
+        let res = u64::try_from(*pos).map_err(|_| EINVAL).and_then(f);
+        match res {
+            Ok(done) => {
+                // CAST: `done` is at most the requested count, which the VFS bounds by
+                // `MAX_RW_COUNT`, well within `isize` and `loff_t`.
+                *pos += done as bindings::loff_t;
+                done as isize
+            }
+            Err(err) => err.to_errno() as isize,
+        }
+    }
+
+    extern "C" fn request_callback(vdev: *mut bindings::vfio_device, count: c_uint) {
+        // SAFETY: The VFIO core calls this with a registered, live device.
+        T::request(unsafe { Self::from_raw(vdev) }, count);
+    }
+
+    extern "C" fn match_callback(vdev: *mut bindings::vfio_device, buf: *mut c_char) -> c_int {
+        // SAFETY: The VFIO core calls this with a registered, live device.
+        let dev = unsafe { Self::from_raw(vdev) };
+        // SAFETY: `buf` is the NUL-terminated name userspace passed, valid for the call.
+        let name = unsafe { CStr::from_char_ptr(buf) };
+        match T::match_name(dev, name) {
+            Ok(matches) => c_int::from(matches),
+            Err(err) => err.to_errno(),
+        }
+    }
+}
+
+impl<T: Driver> Deref for Device<T> {
+    type Target = T::Data;
+
+    fn deref(&self) -> &T::Data {
+        &self.data
+    }
+}
+
+// SAFETY: Instances of `Device` are always reference counted, through the embedded
+// `struct device`.
+unsafe impl<T: Driver> AlwaysRefCounted for Device<T> {
+    fn inc_ref(&self) {
+        // SAFETY: The existence of a shared reference guarantees a non-zero refcount.
+        unsafe { bindings::get_device(&raw mut (*self.as_raw()).device) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The safety requirements guarantee that the refcount is non-zero.
+        unsafe {
+            bindings::put_device(&raw mut (*obj.cast::<bindings::vfio_device>().as_ptr()).device)
+        };
+    }
+}
+
+// SAFETY: The VFIO core's state is protected by its own locks, and `T::Data` is `Send + Sync`:
+// a `Device` can be released and used from any thread.
+unsafe impl<T: Driver> Send for Device<T> {}
+
+// SAFETY: See `Send`; every method takes `&self` and is safe to call concurrently.
+unsafe impl<T: Driver> Sync for Device<T> {}
+
+/// A [`Device`] registered with the VFIO core as a device with an IOMMU group.
+///
+/// Userspace reaches it through its group, `/dev/vfio/N`, and (with `CONFIG_VFIO_DEVICE_CDEV`)
+/// through `/dev/vfio/devices/vfioX`. Dropping the registration unregisters the device: that
+/// waits until userspace has closed every file of the device, calling [`Driver::request`]
+/// meanwhile.
+pub struct Registration<T: Driver> {
+    dev: ARef<Device<T>>,
+}
+
+impl<T: Driver> Registration<T> {
+    /// Registers `dev` with the VFIO core as a device in the parent's IOMMU group.
+    pub fn new_group(dev: ARef<Device<T>>) -> Result<Self> {
+        // SAFETY: `dev` is a fully initialized VFIO device, not yet registered.
+        to_result(unsafe { bindings::vfio_register_group_dev(dev.as_raw()) })?;
+        Ok(Self { dev })
+    }
+
+    /// Returns the registered device.
+    pub fn device(&self) -> &Device<T> {
+        &self.dev
+    }
+}
+
+impl<T: Driver> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: The device was registered in `new_group`.
+        unsafe { bindings::vfio_unregister_group_dev(self.dev.as_raw()) };
+    }
+}
+
+/// The header of `VFIO_DEVICE_GET_REGION_INFO`, `struct vfio_region_info`.
+#[repr(transparent)]
+pub struct RegionInfo(bindings::vfio_region_info);
+
+impl RegionInfo {
+    /// The index of the region userspace asks about.
+    pub fn index(&self) -> u32 {
+        self.0.index
+    }
+
+    /// Sets the region's `VFIO_REGION_INFO_FLAG_*` flags.
+    pub fn set_flags(&mut self, flags: u32) {
+        self.0.flags = flags;
+    }
+
+    /// Sets the region's size in bytes.
+    pub fn set_size(&mut self, size: u64) {
+        self.0.size = size;
+    }
+
+    /// Sets the region's offset within the device file.
+    pub fn set_offset(&mut self, offset: u64) {
+        self.0.offset = offset;
+    }
+}
+
+/// A chain of VFIO info capabilities, `struct vfio_info_cap`, being built for userspace.
+#[repr(transparent)]
+pub struct InfoCaps(bindings::vfio_info_cap);
+
+impl InfoCaps {
+    /// Appends a capability with identifier `id`, version `version` and the body `body`.
+    ///
+    /// `T` is the capability's uAPI structure without its `struct vfio_info_cap_header`.
+    pub fn add<T: AsBytes>(&mut self, id: u16, version: u16, body: &T) -> Result {
+        let hdr_len = mem::size_of::<bindings::vfio_info_cap_header>();
+        let len = hdr_len + mem::size_of::<T>();
+        // SAFETY: `self.0` is the core's capability chain; `vfio_info_cap_add()` grows it by
+        // `len` bytes (rounded up) and returns the new, zeroed capability.
+        let hdr =
+            from_err_ptr(unsafe { bindings::vfio_info_cap_add(&mut self.0, len, id, version) })?;
+        let bytes = body.as_bytes();
+        // SAFETY: The new capability has room for `len` bytes: the header, then `bytes`.
+        unsafe {
+            ptr::copy_nonoverlapping(bytes.as_ptr(), hdr.cast::<u8>().add(hdr_len), bytes.len())
+        };
+        Ok(())
+    }
+}
