@@ -26,6 +26,7 @@ use crate::{
         c_uint,
         c_ulong, //
     },
+    ioctl::_IO,
     prelude::*,
     sync::aref::{
         ARef,
@@ -467,5 +468,94 @@ impl InfoCaps {
             ptr::copy_nonoverlapping(bytes.as_ptr(), hdr.cast::<u8>().add(hdr_len), bytes.len())
         };
         Ok(())
+    }
+}
+
+/// VFIO uAPI constants, from `include/uapi/linux/vfio.h`.
+pub mod uapi {
+    use crate::bindings;
+
+    use super::_IO;
+
+    const fn vfio_ioctl(nr: u32) -> u32 {
+        _IO(bindings::VFIO_TYPE as u32, bindings::VFIO_BASE + nr)
+    }
+
+    /// `VFIO_DEVICE_GET_INFO`.
+    pub const DEVICE_GET_INFO: u32 = vfio_ioctl(7);
+
+    /// `VFIO_DEVICE_FLAGS_RESET`: the device supports `VFIO_DEVICE_RESET`.
+    pub const DEVICE_FLAGS_RESET: u32 = bindings::VFIO_DEVICE_FLAGS_RESET;
+    /// `VFIO_DEVICE_FLAGS_PCI`: a vfio-pci device.
+    pub const DEVICE_FLAGS_PCI: u32 = bindings::VFIO_DEVICE_FLAGS_PCI;
+
+    /// `VFIO_REGION_INFO_FLAG_READ`.
+    pub const REGION_INFO_FLAG_READ: u32 = bindings::VFIO_REGION_INFO_FLAG_READ;
+    /// `VFIO_REGION_INFO_FLAG_WRITE`.
+    pub const REGION_INFO_FLAG_WRITE: u32 = bindings::VFIO_REGION_INFO_FLAG_WRITE;
+    /// `VFIO_REGION_INFO_FLAG_MMAP`.
+    pub const REGION_INFO_FLAG_MMAP: u32 = bindings::VFIO_REGION_INFO_FLAG_MMAP;
+
+    /// Region index of BAR 0; BARs 1 to 5 follow.
+    pub const PCI_BAR0_REGION_INDEX: u32 = bindings::VFIO_PCI_BAR0_REGION_INDEX;
+    /// Region index of BAR 5.
+    pub const PCI_BAR5_REGION_INDEX: u32 = bindings::VFIO_PCI_BAR5_REGION_INDEX;
+    /// Region index of the expansion ROM.
+    pub const PCI_ROM_REGION_INDEX: u32 = bindings::VFIO_PCI_ROM_REGION_INDEX;
+    /// Region index of the configuration space.
+    pub const PCI_CONFIG_REGION_INDEX: u32 = bindings::VFIO_PCI_CONFIG_REGION_INDEX;
+    /// Region index of the VGA ranges.
+    pub const PCI_VGA_REGION_INDEX: u32 = bindings::VFIO_PCI_VGA_REGION_INDEX;
+    /// Number of fixed vfio-pci regions.
+    pub const PCI_NUM_REGIONS: u32 = bindings::VFIO_PCI_NUM_REGIONS;
+    /// Number of vfio-pci interrupt indexes (INTx, MSI, MSI-X, ERR, REQ).
+    pub const PCI_NUM_IRQS: u32 = bindings::VFIO_PCI_NUM_IRQS;
+}
+
+/// The answer to `VFIO_DEVICE_GET_INFO`.
+pub struct DeviceInfo {
+    /// `VFIO_DEVICE_FLAGS_*`.
+    pub flags: u32,
+    /// Number of regions.
+    pub num_regions: u32,
+    /// Number of interrupt indexes.
+    pub num_irqs: u32,
+}
+
+impl DeviceInfo {
+    /// Answers `VFIO_DEVICE_GET_INFO` at the user address `arg`, with C vfio-pci's `argsz`
+    /// handshake: the header up to `num_irqs` is required (`EINVAL` if `argsz` is smaller), and
+    /// at most `argsz` bytes of the structure are written back.
+    pub fn write_to_user(&self, arg: usize) -> Result<isize> {
+        let minsz = mem::offset_of!(bindings::vfio_device_info, num_irqs) + mem::size_of::<u32>();
+        let mut hdr = [0u8; mem::size_of::<bindings::vfio_device_info>()];
+        UserSlice::new(UserPtr::from_addr(arg), minsz)
+            .reader()
+            .read_slice(&mut hdr[..minsz])?;
+        let argsz = u32::from_ne_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
+        // CAST: `argsz` is a `u32`, which fits in `usize`.
+        let argsz = argsz as usize;
+        if argsz < minsz {
+            return Err(EINVAL);
+        }
+        let info = bindings::vfio_device_info {
+            // CAST: `argsz` came from a `u32`.
+            argsz: argsz as u32,
+            flags: self.flags,
+            num_regions: self.num_regions,
+            num_irqs: self.num_irqs,
+            cap_offset: 0,
+            pad: 0,
+        };
+        let len = argsz.min(mem::size_of_val(&info));
+        // SAFETY: `vfio_device_info` is a `#[repr(C)]` structure of `u32`s without padding, so
+        // all of its bytes are initialized.
+        let bytes = unsafe {
+            core::slice::from_raw_parts(ptr::from_ref(&info).cast::<u8>(), mem::size_of_val(&info))
+        };
+        UserSlice::new(UserPtr::from_addr(arg), len)
+            .writer()
+            .write_slice(&bytes[..len])?;
+        Ok(0)
     }
 }
