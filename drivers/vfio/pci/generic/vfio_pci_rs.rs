@@ -2,40 +2,28 @@
 
 //! Generic VFIO PCI driver, in Rust.
 //!
-//! Hands a PCI device to userspace through VFIO. Its PCI driver is named `vfio-pci`, like the C
-//! driver's, so the usual `echo vfio-pci > driver_override` binds it; its module is
-//! `vfio_pci_rs`, so both modules can be built and swapped in one boot (they cannot be loaded at
-//! the same time: the PCI bus allows one driver of a name).
-//!
-//! Work in progress: this first slice answers `VFIO_DEVICE_GET_INFO` and
-//! `VFIO_DEVICE_GET_REGION_INFO` as C vfio-pci does. Region access, mmap, config-space
-//! emulation, interrupts and reset follow, in the `vfio_pci_core` library.
+//! Hands a PCI device to userspace through VFIO, with the behaviour of the Rust VFIO PCI core
+//! (`vfio_pci_core_rs`). Its PCI driver is named `vfio-pci`, like the C driver's, so the usual
+//! `echo vfio-pci > driver_override` binds it; its module is `vfio_pci_rs`, so both modules
+//! can be built and swapped in one boot (they cannot be loaded at the same time: the PCI bus
+//! allows one driver of a name).
 
 use kernel::{
     device::Core,
     driver::Registration,
-    page::PAGE_SIZE,
     pci,
     prelude::*,
-    sync::aref::ARef,
     vfio,
     vfio::uapi,
     InPlaceModule, //
 };
-
-/// VFIO region offsets: the region index in the bits above `VFIO_PCI_OFFSET_SHIFT`.
-const VFIO_PCI_OFFSET_SHIFT: u32 = 40;
+use vfio_pci_core_rs::VfioPciCoreDevice;
 
 /// The PCI driver: binds through `driver_override` only.
 struct VfioPciDriver;
 
-/// The VFIO side of a bound device.
+/// The VFIO side of a bound device: the core's behaviour, unchanged.
 struct VfioPciDevice;
-
-/// What the VFIO device knows of its PCI function.
-struct DeviceState {
-    pdev: ARef<pci::Device>,
-}
 
 kernel::pci_device_table!(
     PCI_TABLE,
@@ -53,60 +41,21 @@ impl pci::Driver for VfioPciDriver {
         pdev: &'bound pci::Device<Core<'_>>,
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        let state = DeviceState { pdev: pdev.into() };
-        let vdev = vfio::Device::<VfioPciDevice>::new(pdev.as_ref(), Ok(state))?;
+        let core = VfioPciCoreDevice::new(pdev);
+        let vdev = vfio::Device::<VfioPciDevice>::new(pdev.as_ref(), Ok(core))?;
         vfio::Registration::new_group(vdev)
-    }
-}
-
-impl DeviceState {
-    /// Fills in region info for BAR `bar` with C vfio-pci's rules.
-    fn bar_info(&self, bar: u32, info: &mut vfio::RegionInfo) -> Result {
-        let len = self.pdev.resource_len(bar)?;
-        info.set_size(len);
-        if len == 0 {
-            info.set_flags(0);
-            return Ok(());
-        }
-        let mut flags = uapi::REGION_INFO_FLAG_READ | uapi::REGION_INFO_FLAG_WRITE;
-        if self.bar_mmap_supported(bar)? {
-            flags |= uapi::REGION_INFO_FLAG_MMAP;
-        }
-        info.set_flags(flags);
-        Ok(())
-    }
-
-    /// Whether userspace may mmap BAR `bar`: a memory BAR of at least a page, or one that starts
-    /// on a page boundary (the rest of the page is reserved so nothing else lands there).
-    fn bar_mmap_supported(&self, bar: u32) -> Result<bool> {
-        if !self.pdev.resource_flags(bar)?.is_mem() {
-            return Ok(false);
-        }
-        // CAST: `PAGE_SIZE` fits in `u64`.
-        let page = PAGE_SIZE as u64;
-        let len = self.pdev.resource_len(bar)?;
-        let start = self.pdev.resource_start(bar)?;
-        Ok(len >= page || start % page == 0)
     }
 }
 
 #[vtable]
 impl vfio::Driver for VfioPciDevice {
-    type Data = DeviceState;
+    type Data = VfioPciCoreDevice;
     const NAME: &'static CStr = c"vfio-pci";
 
     fn ioctl(dev: &vfio::Device<Self>, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
-            uapi::DEVICE_GET_INFO => vfio::DeviceInfo {
-                flags: uapi::DEVICE_FLAGS_PCI,
-                num_regions: uapi::PCI_NUM_REGIONS,
-                num_irqs: uapi::PCI_NUM_IRQS,
-            }
-            .write_to_user(arg),
-            _ => {
-                let _ = dev;
-                Err(ENOTTY)
-            }
+            uapi::DEVICE_GET_INFO => dev.ioctl_get_info(arg),
+            _ => Err(ENOTTY),
         }
     }
 
@@ -115,30 +64,7 @@ impl vfio::Driver for VfioPciDevice {
         info: &mut vfio::RegionInfo,
         _caps: &mut vfio::InfoCaps,
     ) -> Result {
-        let index = info.index();
-        match index {
-            uapi::PCI_BAR0_REGION_INDEX..=uapi::PCI_BAR5_REGION_INDEX => {
-                dev.bar_info(index, info)?
-            }
-            uapi::PCI_ROM_REGION_INDEX => {
-                let len = dev.pdev.rom_len();
-                info.set_size(len);
-                info.set_flags(if len == 0 {
-                    0
-                } else {
-                    uapi::REGION_INFO_FLAG_READ
-                });
-            }
-            uapi::PCI_CONFIG_REGION_INDEX => {
-                // CAST: the configuration space is 256 or 4096 bytes.
-                info.set_size(dev.pdev.config_size() as u64);
-                info.set_flags(uapi::REGION_INFO_FLAG_READ | uapi::REGION_INFO_FLAG_WRITE);
-            }
-            // No VGA support yet, and no device-specific regions: C answers EINVAL for both.
-            _ => return Err(EINVAL),
-        }
-        info.set_offset(u64::from(index) << VFIO_PCI_OFFSET_SHIFT);
-        Ok(())
+        dev.region_info(info)
     }
 }
 
