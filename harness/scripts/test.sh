@@ -44,12 +44,16 @@ checkpatch_series() {
 	done <"$REPO/patches/series"
 	return $rc
 }
+# New files only (patched upstream files are checked as patches), with the documented false
+# positives of harness/config/checkpatch-ignore.
 checkpatch_files() {
-	local f rc=0
+	local f rc=0 ignore
 	for f in $(cut -d' ' -f1 "$TREE/.vfio-rs-manifest"); do
-		git -C "$REPO" ls-files --error-unmatch "$f" >/dev/null 2>&1 || continue
+		[[ -f "$REPO/$f" ]] || continue
 		case "$f" in *.rs | *.c | *.h | Kconfig | */Kconfig | Makefile | */Makefile | *.rst) ;; *) continue ;; esac
-		perl "$TREE/scripts/checkpatch.pl" --no-tree -q --strict -f "$TREE/$f" || rc=1
+		ignore=$(awk -v f="$f" '$1 == f { print $2 }' "$REPO/harness/config/checkpatch-ignore")
+		perl "$TREE/scripts/checkpatch.pl" --no-tree -q --strict ${ignore:+--ignore "$ignore"} \
+			-f "$REPO/$f" || rc=1
 	done
 	return $rc
 }
