@@ -20,6 +20,14 @@ use kernel::{
     vfio::uapi, //
 };
 
+// The config-space emulation is used by the region access that follows; until then only its
+// tests use it.
+#[cfg_attr(
+    not(CONFIG_VFIO_PCI_CORE_RUST_KUNIT_TEST),
+    expect(dead_code, reason = "config-space region access is not wired up yet")
+)]
+mod config;
+
 /// VFIO region offsets: the region index in the bits above `VFIO_PCI_OFFSET_SHIFT`.
 const VFIO_PCI_OFFSET_SHIFT: u32 = 40;
 
@@ -27,6 +35,16 @@ const VFIO_PCI_OFFSET_SHIFT: u32 = 40;
 pub const fn region_offset(index: u32) -> u64 {
     // CAST: widening `u32` to `u64`.
     (index as u64) << VFIO_PCI_OFFSET_SHIFT
+}
+
+/// Splits an offset within the device file into the region index and the offset within the
+/// region.
+pub const fn split_offset(off: u64) -> (u32, u64) {
+    // CAST: `off >> 40` has at most 24 significant bits.
+    (
+        (off >> VFIO_PCI_OFFSET_SHIFT) as u32,
+        off & ((1 << VFIO_PCI_OFFSET_SHIFT) - 1),
+    )
 }
 
 /// The core's state of a PCI function handed to userspace through VFIO.
@@ -113,6 +131,33 @@ impl VfioPciCoreDevice {
         let len = self.pdev.resource_len(bar)?;
         let start = self.pdev.resource_start(bar)?;
         Ok(len >= page || start % page == 0)
+    }
+}
+
+#[cfg(CONFIG_VFIO_PCI_CORE_RUST_KUNIT_TEST)]
+#[kernel::macros::kunit_tests(vfio_pci_core_rs_offsets)]
+mod tests {
+    use super::{
+        region_offset,
+        split_offset, //
+    };
+
+    #[test]
+    fn region_offsets_round_trip() {
+        for index in [0, 5, 7, 8, 9, 200] {
+            assert_eq!(split_offset(region_offset(index)), (index, 0));
+            assert_eq!(split_offset(region_offset(index) + 0x1234), (index, 0x1234));
+        }
+    }
+
+    #[test]
+    fn region_offsets_match_the_uapi_encoding() {
+        assert_eq!(region_offset(0), 0);
+        assert_eq!(region_offset(7), 0x700_0000_0000);
+        // The last byte of region 0 and the first of region 1.
+        assert_eq!(split_offset((1 << 40) - 1), (0, (1 << 40) - 1));
+        assert_eq!(split_offset(1 << 40), (1, 0));
+        assert_eq!(split_offset(u64::MAX), ((1 << 24) - 1, (1 << 40) - 1));
     }
 }
 
