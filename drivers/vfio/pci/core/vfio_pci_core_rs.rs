@@ -94,7 +94,7 @@ impl VfioPciCoreDevice {
             }
             uapi::PCI_CONFIG_REGION_INDEX => {
                 // CAST: the configuration space is 256 or 4096 bytes.
-                info.set_size(self.pdev.config_size() as u64);
+                info.set_size(self.pdev.cfg_size().into_raw() as u64);
                 info.set_flags(uapi::REGION_INFO_FLAG_READ | uapi::REGION_INFO_FLAG_WRITE);
             }
             // No VGA support yet, and no device-specific regions: C answers EINVAL for both.
@@ -113,22 +113,22 @@ impl VfioPciCoreDevice {
             return Ok(());
         }
         let mut flags = uapi::REGION_INFO_FLAG_READ | uapi::REGION_INFO_FLAG_WRITE;
-        if self.bar_mmap_supported(bar)? {
+        if self.bar_mmap_supported(bar, len)? {
             flags |= uapi::REGION_INFO_FLAG_MMAP;
         }
         info.set_flags(flags);
         Ok(())
     }
 
-    /// Whether userspace may mmap BAR `bar`: a memory BAR of at least a page, or one that starts
-    /// on a page boundary (the rest of the page is then reserved, so nothing else lands there).
-    fn bar_mmap_supported(&self, bar: u32) -> Result<bool> {
+    /// Whether userspace may mmap BAR `bar`, of `len` bytes: a memory BAR of at least a page, or
+    /// one that starts on a page boundary (the rest of the page is then reserved, so nothing
+    /// else lands there).
+    fn bar_mmap_supported(&self, bar: u32, len: u64) -> Result<bool> {
         if !self.pdev.resource_flags(bar)?.is_mem() {
             return Ok(false);
         }
         // CAST: `PAGE_SIZE` fits in `u64`.
         let page = PAGE_SIZE as u64;
-        let len = self.pdev.resource_len(bar)?;
         let start = self.pdev.resource_start(bar)?;
         Ok(len >= page || start % page == 0)
     }
