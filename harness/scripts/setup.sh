@@ -10,7 +10,8 @@
 APT_PKGS=(rustc-web rust-web-src rust-web-clippy rustfmt-web
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	flex bison bc cpio libelf-dev libssl-dev kmod make patch xz-utils
-	pciutils python3)
+	pciutils python3
+	gcc libc6-dev uuid-dev)
 QEMU_SUITE=bookworm-backports
 QEMU_MIN=10
 
@@ -60,7 +61,8 @@ install_packages() {
 			"${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
 	fi
 	local v
-	v=$(qemu-system-x86_64 --version 2>/dev/null | sed -n 's/.*version \([0-9]*\)\..*/\1/p')
+	# No QEMU yet is the usual case on a fresh machine: not an error under pipefail.
+	v=$({ qemu-system-x86_64 --version 2>/dev/null || true; } | sed -n 's/.*version \([0-9]*\)\..*/\1/p')
 	if [[ -z "$v" || "$v" -lt $QEMU_MIN ]]; then
 		ensure_backports
 		apt_update
