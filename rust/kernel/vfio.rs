@@ -13,6 +13,7 @@
 use crate::{
     bindings,
     device,
+    devres::Devres,
     error::{
         from_err_ptr,
         from_result,
@@ -32,7 +33,10 @@ use crate::{
         ARef,
         AlwaysRefCounted, //
     },
-    transmute::AsBytes,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
     types::Opaque,
     uaccess::{
         UserPtr,
@@ -52,9 +56,10 @@ use core::{
 
 /// The operations of a VFIO device, `struct vfio_device_ops`.
 ///
-/// Every method receives the [`Device`] it is called for; its driver data is reachable through
-/// `Deref`. Methods that are not implemented are left out of the C operations table, and the
-/// VFIO core then answers as it does for a C driver that leaves them `NULL`.
+/// Every method receives the [`Device`] it is called for, as [`Registered`]: its driver data is
+/// reachable through `Deref`, and its parent device is bound for the duration of the call.
+/// Methods that are not implemented are left out of the C operations table, and the VFIO core
+/// then answers as it does for a C driver that leaves them `NULL`.
 ///
 /// Devices that do DMA through the IOMMU get the C core's physical iommufd helpers for the
 /// `bind_iommufd`, `unbind_iommufd`, `attach_ioas` and `detach_ioas` operations.
@@ -68,13 +73,13 @@ pub trait Driver: Sized + 'static {
 
     /// Called when the device is first opened, by a group or a device file, with the device
     /// set's lock held.
-    fn open_device(_dev: &Device<Self>) -> Result {
+    fn open_device(_dev: &Registered<Self>) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Called when the last file that opened the device is closed, with the device set's lock
     /// held.
-    fn close_device(_dev: &Device<Self>) {
+    fn close_device(_dev: &Registered<Self>) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -82,35 +87,54 @@ pub trait Driver: Sized + 'static {
     ///
     /// `arg` is the ioctl's argument as userspace passed it, usually a pointer to a uAPI
     /// structure that starts with `argsz`.
-    fn ioctl(_dev: &Device<Self>, _cmd: u32, _arg: usize) -> Result<isize> {
+    fn ioctl(_dev: &Registered<Self>, _cmd: u32, _arg: usize) -> Result<isize> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Handles `VFIO_DEVICE_GET_REGION_INFO` after the core has copied in and checked the
     /// header: fills in `info` for `info.index()` and adds capabilities to `caps`.
-    fn region_info(_dev: &Device<Self>, _info: &mut RegionInfo, _caps: &mut InfoCaps) -> Result {
+    fn region_info(
+        _dev: &Registered<Self>,
+        _info: &mut RegionInfo,
+        _caps: &mut InfoCaps,
+    ) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Reads from the device file at `offset` into `buf`; returns the number of bytes read.
-    fn read(_dev: &Device<Self>, _buf: &mut UserSliceWriter, _offset: u64) -> Result<usize> {
+    fn read(_dev: &Registered<Self>, _buf: &mut UserSliceWriter, _offset: u64) -> Result<usize> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Writes `buf` to the device file at `offset`; returns the number of bytes written.
-    fn write(_dev: &Device<Self>, _buf: &mut UserSliceReader, _offset: u64) -> Result<usize> {
+    fn write(_dev: &Registered<Self>, _buf: &mut UserSliceReader, _offset: u64) -> Result<usize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Sets up `vma`, a new mapping of the device file, or refuses it with an error. A driver
+    /// that maps device memory calls [`Mmap::set_io_fault`], and [`Driver::mmap_fault`] then
+    /// populates the mapping page by page.
+    fn mmap(_dev: &Registered<Self>, _vma: &Mmap) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Populates the page of a mapping set up with [`Mmap::set_io_fault`] that userspace just
+    /// accessed: [`MmapFault::insert_pfn`], or [`VmFault::SIGBUS`] if the memory cannot be
+    /// accessed now (the driver then invalidates mappings with [`Device::zap_mappings`] before
+    /// the memory goes away, so that accesses fault again).
+    fn mmap_fault(_dev: &Registered<Self>, _fault: &MmapFault) -> VmFault {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Asks userspace to release the device: called repeatedly, with an increasing `count`,
     /// while unregistration waits for the device's files to be closed.
-    fn request(_dev: &Device<Self>, _count: u32) {
+    fn request(_dev: &Registered<Self>, _count: u32) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Decides whether `buf`, the name given to `VFIO_GROUP_GET_DEVICE_FD`, selects this
     /// device. Without this operation the core compares `buf` with the parent device's name.
-    fn match_name(_dev: &Device<Self>, _buf: &CStr) -> Result<bool> {
+    fn match_name(_dev: &Registered<Self>, _buf: &CStr) -> Result<bool> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 }
@@ -165,6 +189,11 @@ impl<T: Driver> Device<T> {
         },
         write: if T::HAS_WRITE {
             Some(Self::write_callback)
+        } else {
+            None
+        },
+        mmap: if T::HAS_MMAP {
+            Some(Self::mmap_callback)
         } else {
             None
         },
@@ -243,14 +272,15 @@ impl<T: Driver> Device<T> {
         self.vdev.get()
     }
 
-    /// # Safety
-    ///
-    /// `vdev` must point to the `struct vfio_device` of a live `Self`, and the returned reference
-    /// must not outlive it.
-    unsafe fn from_raw<'a>(vdev: *mut bindings::vfio_device) -> &'a Self {
-        // SAFETY: `vdev` is at offset 0 of `Self` (`#[repr(C)]`, first field), and by the safety
-        // requirements it points to a live `Self`.
-        unsafe { &*vdev.cast::<Self>() }
+    /// Invalidates every userspace mapping of the device file, as `unmap_mapping_range()` on
+    /// the device's address space: the next access faults, and the fault handler decides again.
+    pub fn zap_mappings(&self) {
+        // SAFETY: `self.as_raw()` is a valid `struct vfio_device`, whose `inode` was set up by
+        // `_vfio_alloc_device()` and lives as long as the device.
+        unsafe {
+            let inode = (*self.as_raw()).inode;
+            bindings::unmap_mapping_range((*inode).i_mapping, 0, 0, 1);
+        }
     }
 
     extern "C" fn release_callback(vdev: *mut bindings::vfio_device) {
@@ -263,13 +293,13 @@ impl<T: Driver> Device<T> {
 
     extern "C" fn open_device_callback(vdev: *mut bindings::vfio_device) -> c_int {
         // SAFETY: The VFIO core calls this with a registered, live device.
-        let dev = unsafe { Self::from_raw(vdev) };
+        let dev = unsafe { Registered::from_raw(vdev) };
         from_result(|| T::open_device(dev).map(|()| 0))
     }
 
     extern "C" fn close_device_callback(vdev: *mut bindings::vfio_device) {
         // SAFETY: The VFIO core calls this with a registered, live device.
-        T::close_device(unsafe { Self::from_raw(vdev) });
+        T::close_device(unsafe { Registered::from_raw(vdev) });
     }
 
     extern "C" fn ioctl_callback(
@@ -278,7 +308,7 @@ impl<T: Driver> Device<T> {
         arg: c_ulong,
     ) -> c_long {
         // SAFETY: The VFIO core calls this with an open, live device.
-        let dev = unsafe { Self::from_raw(vdev) };
+        let dev = unsafe { Registered::from_raw(vdev) };
         match T::ioctl(dev, cmd, arg) {
             Ok(ret) => ret,
             Err(err) => err.to_errno() as c_long,
@@ -291,7 +321,7 @@ impl<T: Driver> Device<T> {
         caps: *mut bindings::vfio_info_cap,
     ) -> c_int {
         // SAFETY: The VFIO core calls this with an open, live device.
-        let dev = unsafe { Self::from_raw(vdev) };
+        let dev = unsafe { Registered::from_raw(vdev) };
         // SAFETY: `info` points to the core's copy of the user's header, exclusively ours for the
         // duration of the call; `RegionInfo` is a transparent wrapper.
         let info = unsafe { &mut *info.cast::<RegionInfo>() };
@@ -307,7 +337,7 @@ impl<T: Driver> Device<T> {
         ppos: *mut bindings::loff_t,
     ) -> isize {
         // SAFETY: The VFIO core calls this with an open, live device.
-        let dev = unsafe { Self::from_raw(vdev) };
+        let dev = unsafe { Registered::from_raw(vdev) };
         let mut writer = UserSlice::new(UserPtr::from_ptr(buf.cast()), count).writer();
         // SAFETY: `ppos` is the file position of this read, valid for the call.
         let pos = unsafe { &mut *ppos };
@@ -321,7 +351,7 @@ impl<T: Driver> Device<T> {
         ppos: *mut bindings::loff_t,
     ) -> isize {
         // SAFETY: The VFIO core calls this with an open, live device.
-        let dev = unsafe { Self::from_raw(vdev) };
+        let dev = unsafe { Registered::from_raw(vdev) };
         let mut reader = UserSlice::new(UserPtr::from_ptr(buf.cast_mut().cast()), count).reader();
         // SAFETY: `ppos` is the file position of this write, valid for the call.
         let pos = unsafe { &mut *ppos };
@@ -342,20 +372,189 @@ impl<T: Driver> Device<T> {
         }
     }
 
+    extern "C" fn mmap_callback(
+        vdev: *mut bindings::vfio_device,
+        vma: *mut bindings::vm_area_struct,
+    ) -> c_int {
+        // SAFETY: The VFIO core calls this with an open, live device.
+        let dev = unsafe { Registered::from_raw(vdev) };
+        // SAFETY: `vma` is the mapping being set up for this call; `Mmap` is a transparent
+        // wrapper of it.
+        let vma = unsafe { &*vma.cast::<Mmap>() };
+        from_result(|| T::mmap(dev, vma).map(|()| 0))
+    }
+
+    const VM_OPS: bindings::vm_operations_struct = bindings::vm_operations_struct {
+        fault: Some(Self::fault_callback),
+        ..pin_init::zeroed()
+    };
+
+    extern "C" fn fault_callback(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
+        // SAFETY: The core mm calls this with a valid fault on a mapping set up by
+        // `Mmap::set_io_fault::<T>()`.
+        let vma = unsafe { (*vmf).__bindgen_anon_1.vma };
+        // SAFETY: `Mmap::set_io_fault()` stored the device in `vm_private_data`. The mapping
+        // holds a reference to the device file, so the device is open, hence registered.
+        let dev = unsafe { Registered::from_raw((*vma).vm_private_data.cast()) };
+        T::mmap_fault(dev, &MmapFault { vmf }).0
+    }
+
     extern "C" fn request_callback(vdev: *mut bindings::vfio_device, count: c_uint) {
         // SAFETY: The VFIO core calls this with a registered, live device.
-        T::request(unsafe { Self::from_raw(vdev) }, count);
+        T::request(unsafe { Registered::from_raw(vdev) }, count);
     }
 
     extern "C" fn match_callback(vdev: *mut bindings::vfio_device, buf: *mut c_char) -> c_int {
         // SAFETY: The VFIO core calls this with a registered, live device.
-        let dev = unsafe { Self::from_raw(vdev) };
+        let dev = unsafe { Registered::from_raw(vdev) };
         // SAFETY: `buf` is the NUL-terminated name userspace passed, valid for the call.
         let name = unsafe { CStr::from_char_ptr(buf) };
         match T::match_name(dev, name) {
             Ok(matches) => c_int::from(matches),
             Err(err) => err.to_errno(),
         }
+    }
+}
+
+/// A new mapping of a device file, being set up by [`Driver::mmap`].
+///
+/// # Invariants
+///
+/// Wraps a `struct vm_area_struct` during `mmap()`: not yet visible to other threads.
+#[repr(transparent)]
+pub struct Mmap(Opaque<bindings::vm_area_struct>);
+
+impl Mmap {
+    fn as_raw(&self) -> *mut bindings::vm_area_struct {
+        self.0.get()
+    }
+
+    /// The offset in the device file where the mapping starts, in pages.
+    pub fn pgoff(&self) -> u64 {
+        // SAFETY: By the type invariant, the vma is valid.
+        let pgoff = unsafe { (*self.as_raw()).vm_pgoff };
+        // CAST: `unsigned long` fits in `u64`.
+        pgoff as u64
+    }
+
+    /// The size of the mapping in bytes.
+    pub fn size(&self) -> u64 {
+        // SAFETY: By the type invariant, the vma is valid.
+        let range = unsafe { &(*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1 };
+        // CAST: `unsigned long` fits in `u64`.
+        range.vm_end.saturating_sub(range.vm_start) as u64
+    }
+
+    /// Whether the mapping is shared (`MAP_SHARED`), as a mapping of device memory must be.
+    pub fn is_shared(&self) -> bool {
+        // SAFETY: By the type invariant, the vma is valid.
+        let flags = unsafe { (*self.as_raw()).__bindgen_anon_2.vm_flags };
+        flags & bindings::VM_SHARED != 0
+    }
+
+    /// Makes this a mapping of device I/O memory, uncached, populated on fault by
+    /// [`Driver::mmap_fault`] of `dev`: `VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP`, so it
+    /// is never copied, expanded or dumped, and can be invalidated with
+    /// [`Device::zap_mappings`].
+    pub fn set_io_fault<T: Driver>(&self, dev: &Registered<T>) {
+        let vma = self.as_raw();
+        // SAFETY: By the type invariant, the vma is being set up and not shared yet, so these
+        // plain writes do not race. The flags make it a PFN mapping, which is what the fault
+        // handler populates; `vm_private_data` is only read by `Device::<T>::fault_callback`,
+        // installed together with it, and the device outlives the mapping, which holds a
+        // reference to the device file.
+        unsafe {
+            (*vma).vm_private_data = dev.as_raw().cast();
+            (*vma).vm_page_prot =
+                bindings::pgprot_decrypted(bindings::pgprot_noncached((*vma).vm_page_prot));
+            (*vma).__bindgen_anon_2.vm_flags |= bindings::VM_IO
+                | bindings::VM_PFNMAP
+                | bindings::VM_DONTEXPAND
+                | bindings::VM_DONTDUMP;
+            (*vma).vm_ops = const { &Device::<T>::VM_OPS };
+        }
+    }
+}
+
+/// A fault on a mapping set up with [`Mmap::set_io_fault`], passed to [`Driver::mmap_fault`].
+pub struct MmapFault {
+    vmf: *mut bindings::vm_fault,
+}
+
+impl MmapFault {
+    /// The offset in the device file of the page that faulted, in pages.
+    pub fn pgoff(&self) -> u64 {
+        // SAFETY: `vmf` is the fault being handled, valid for the call.
+        let pgoff = unsafe { (*self.vmf).__bindgen_anon_1.pgoff };
+        // CAST: `unsigned long` fits in `u64`.
+        pgoff as u64
+    }
+
+    /// Maps the page of I/O memory `pfn` at the faulting address.
+    ///
+    /// # Safety
+    ///
+    /// `pfn` must be a page of device memory that userspace may access through this mapping,
+    /// and stay so until the mapping is invalidated ([`Device::zap_mappings`]).
+    pub unsafe fn insert_pfn(&self, pfn: u64) -> VmFault {
+        // SAFETY: `vmf` is the fault being handled; its vma is a `VM_PFNMAP` mapping (set up
+        // by `Mmap::set_io_fault()`), which is what `vmf_insert_pfn()` requires; the caller
+        // guarantees that `pfn` may be mapped.
+        VmFault(unsafe {
+            let f = &(*self.vmf).__bindgen_anon_1;
+            // CAST: PFNs fit in `unsigned long`.
+            bindings::vmf_insert_pfn(f.vma, f.address, pfn as c_ulong)
+        })
+    }
+}
+
+/// The result of a page fault, `vm_fault_t`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct VmFault(bindings::vm_fault_t);
+
+impl VmFault {
+    /// The access gets `SIGBUS`.
+    // CAST: `VM_FAULT_SIGBUS` is a small positive `vm_fault_reason`.
+    pub const SIGBUS: Self =
+        Self(bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t);
+}
+
+/// A [`Device`] while it is registered with the VFIO core, as the [`Driver`] operations see it.
+///
+/// # Invariants
+///
+/// The device is registered with a [`Registration`], so its parent device is bound: the
+/// registration is device-managed, and unregistration waits until every file of the device is
+/// closed, which ends every operation.
+#[repr(transparent)]
+pub struct Registered<T: Driver>(Device<T>);
+
+impl<T: Driver> Registered<T> {
+    /// # Safety
+    ///
+    /// `vdev` must point to the `struct vfio_device` of a live, registered `Device<T>`, and the
+    /// returned reference must not outlive the operation it is created for.
+    unsafe fn from_raw<'a>(vdev: *mut bindings::vfio_device) -> &'a Self {
+        // SAFETY: `vdev` is at offset 0 of `Device<T>` (`#[repr(C)]`, first field), which
+        // `Self` wraps transparently; by the safety requirements it points to a live,
+        // registered device.
+        unsafe { &*vdev.cast::<Self>() }
+    }
+
+    /// Returns the parent device, bound for the duration of the operation.
+    pub fn parent(&self) -> &device::Device<device::Bound> {
+        // SAFETY: `self.0.as_raw()` is a valid `struct vfio_device`; its `dev` is the device it
+        // was allocated for, and by the type invariant that device is bound while `self` is
+        // borrowed.
+        unsafe { device::Device::from_raw((*self.0.as_raw()).dev) }
+    }
+}
+
+impl<T: Driver> Deref for Registered<T> {
+    type Target = Device<T>;
+
+    fn deref(&self) -> &Device<T> {
+        &self.0
     }
 }
 
@@ -396,16 +595,30 @@ unsafe impl<T: Driver> Sync for Device<T> {}
 /// through `/dev/vfio/devices/vfioX`. Dropping the registration unregisters the device: that
 /// waits until userspace has closed every file of the device, calling [`Driver::request`]
 /// meanwhile.
+///
+/// A registration only exists inside a [`Devres`] of the parent device, so the device is
+/// unregistered at the latest when the parent is unbound: the [`Driver`] operations can rely on
+/// a bound parent (see [`Registered::parent`]).
 pub struct Registration<T: Driver> {
     dev: ARef<Device<T>>,
 }
 
 impl<T: Driver> Registration<T> {
-    /// Registers `dev` with the VFIO core as a device in the parent's IOMMU group.
-    pub fn new_group(dev: ARef<Device<T>>) -> Result<Self> {
-        // SAFETY: `dev` is a fully initialized VFIO device, not yet registered.
+    /// Registers `dev` with the VFIO core as a device in the IOMMU group of `parent`, the bound
+    /// device `dev` was allocated for (`EINVAL` otherwise).
+    pub fn new_group(
+        parent: &device::Device<device::Bound>,
+        dev: ARef<Device<T>>,
+    ) -> Result<Devres<Self>> {
+        // SAFETY: `dev.as_raw()` is a valid `struct vfio_device`.
+        if unsafe { (*dev.as_raw()).dev } != parent.as_raw() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `dev` is a fully initialized VFIO device, not yet registered, whose parent is
+        // bound.
         to_result(unsafe { bindings::vfio_register_group_dev(dev.as_raw()) })?;
-        Ok(Self { dev })
+        // If this fails, dropping the registration unregisters the device again.
+        Devres::new(parent, Self { dev })
     }
 
     /// Returns the registered device.
@@ -483,6 +696,30 @@ pub mod uapi {
 
     /// `VFIO_DEVICE_GET_INFO`.
     pub const DEVICE_GET_INFO: u32 = vfio_ioctl(7);
+    /// `VFIO_DEVICE_GET_IRQ_INFO`.
+    pub const DEVICE_GET_IRQ_INFO: u32 = vfio_ioctl(9);
+    /// `VFIO_DEVICE_RESET`.
+    pub const DEVICE_RESET: u32 = vfio_ioctl(11);
+
+    /// `VFIO_IRQ_INFO_EVENTFD`: the interrupts can signal an eventfd.
+    pub const IRQ_INFO_EVENTFD: u32 = bindings::VFIO_IRQ_INFO_EVENTFD;
+    /// `VFIO_IRQ_INFO_MASKABLE`: the interrupts can be masked.
+    pub const IRQ_INFO_MASKABLE: u32 = bindings::VFIO_IRQ_INFO_MASKABLE;
+    /// `VFIO_IRQ_INFO_AUTOMASKED`: the interrupt is masked when it fires (INTx).
+    pub const IRQ_INFO_AUTOMASKED: u32 = bindings::VFIO_IRQ_INFO_AUTOMASKED;
+    /// `VFIO_IRQ_INFO_NORESIZE`: the number of enabled interrupts cannot change while enabled.
+    pub const IRQ_INFO_NORESIZE: u32 = bindings::VFIO_IRQ_INFO_NORESIZE;
+
+    /// The INTx interrupt index.
+    pub const PCI_INTX_IRQ_INDEX: u32 = bindings::VFIO_PCI_INTX_IRQ_INDEX;
+    /// The MSI interrupt index.
+    pub const PCI_MSI_IRQ_INDEX: u32 = bindings::VFIO_PCI_MSI_IRQ_INDEX;
+    /// The MSI-X interrupt index.
+    pub const PCI_MSIX_IRQ_INDEX: u32 = bindings::VFIO_PCI_MSIX_IRQ_INDEX;
+    /// The error (AER) interrupt index.
+    pub const PCI_ERR_IRQ_INDEX: u32 = bindings::VFIO_PCI_ERR_IRQ_INDEX;
+    /// The device request interrupt index.
+    pub const PCI_REQ_IRQ_INDEX: u32 = bindings::VFIO_PCI_REQ_IRQ_INDEX;
 
     /// `VFIO_DEVICE_FLAGS_RESET`: the device supports `VFIO_DEVICE_RESET`.
     pub const DEVICE_FLAGS_RESET: u32 = bindings::VFIO_DEVICE_FLAGS_RESET;
@@ -528,34 +765,77 @@ impl DeviceInfo {
     /// at most `argsz` bytes of the structure are written back.
     pub fn write_to_user(&self, arg: usize) -> Result<isize> {
         let minsz = mem::offset_of!(bindings::vfio_device_info, num_irqs) + mem::size_of::<u32>();
-        let mut hdr = [0u8; mem::size_of::<bindings::vfio_device_info>()];
-        UserSlice::new(UserPtr::from_addr(arg), minsz)
-            .reader()
-            .read_slice(&mut hdr[..minsz])?;
-        let argsz = u32::from_ne_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
+        let mut info: bindings::vfio_device_info = read_argsz(arg, minsz)?;
         // CAST: `argsz` is a `u32`, which fits in `usize`.
-        let argsz = argsz as usize;
-        if argsz < minsz {
-            return Err(EINVAL);
-        }
-        let info = bindings::vfio_device_info {
-            // CAST: `argsz` came from a `u32`.
-            argsz: argsz as u32,
-            flags: self.flags,
-            num_regions: self.num_regions,
-            num_irqs: self.num_irqs,
-            cap_offset: 0,
-            pad: 0,
-        };
-        let len = argsz.min(mem::size_of_val(&info));
-        // SAFETY: `vfio_device_info` is a `#[repr(C)]` structure of `u32`s without padding, so
-        // all of its bytes are initialized.
-        let bytes = unsafe {
-            core::slice::from_raw_parts(ptr::from_ref(&info).cast::<u8>(), mem::size_of_val(&info))
-        };
-        UserSlice::new(UserPtr::from_addr(arg), len)
-            .writer()
-            .write_slice(&bytes[..len])?;
+        let len = (info.argsz as usize).min(mem::size_of_val(&info));
+        info.flags = self.flags;
+        info.num_regions = self.num_regions;
+        info.num_irqs = self.num_irqs;
+        info.cap_offset = 0;
+        write_back(arg, &info, len)?;
         Ok(0)
     }
+}
+
+/// The answer to `VFIO_DEVICE_GET_IRQ_INFO` for one interrupt index.
+pub struct IrqInfo {
+    /// `VFIO_IRQ_INFO_*`.
+    pub flags: u32,
+    /// Number of interrupts of the index.
+    pub count: u32,
+}
+
+impl IrqInfo {
+    /// Answers `VFIO_DEVICE_GET_IRQ_INFO` at the user address `arg`, with C vfio-pci's `argsz`
+    /// handshake (`EINVAL` if `argsz` does not cover `count`): `info` is called with the index
+    /// userspace asks about.
+    pub fn ioctl(arg: usize, info: impl FnOnce(u32) -> Result<IrqInfo>) -> Result<isize> {
+        let minsz = mem::size_of::<bindings::vfio_irq_info>();
+        let mut irq: bindings::vfio_irq_info = read_argsz(arg, minsz)?;
+        let answer = info(irq.index)?;
+        irq.flags = answer.flags;
+        irq.count = answer.count;
+        write_back(arg, &irq, minsz)?;
+        Ok(0)
+    }
+}
+
+// SAFETY: `vfio_device_info` is a `#[repr(C)]` structure of `u32`s: no padding, and any bytes
+// are a valid value.
+unsafe impl FromBytes for bindings::vfio_device_info {}
+// SAFETY: See `FromBytes` above.
+unsafe impl AsBytes for bindings::vfio_device_info {}
+// SAFETY: `vfio_irq_info` is a `#[repr(C)]` structure of `u32`s: no padding, and any bytes are
+// a valid value.
+unsafe impl FromBytes for bindings::vfio_irq_info {}
+// SAFETY: See `FromBytes` above.
+unsafe impl AsBytes for bindings::vfio_irq_info {}
+
+/// Reads the first `minsz` bytes of the ioctl structure `T` at the user address `arg`, the rest
+/// zeroed. Its first field is `argsz`, the size userspace says the structure has: `EINVAL` if
+/// that is below `minsz`, as the C VFIO drivers answer.
+fn read_argsz<T: FromBytes + AsBytes + Default>(arg: usize, minsz: usize) -> Result<T> {
+    let mut val = T::default();
+    let bytes = val.as_bytes_mut();
+    if minsz < mem::size_of::<u32>() || minsz > bytes.len() {
+        return Err(EINVAL);
+    }
+    UserSlice::new(UserPtr::from_addr(arg), minsz)
+        .reader()
+        .read_slice(&mut bytes[..minsz])?;
+    let argsz = u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    // CAST: `u32` fits in `usize`.
+    if (argsz as usize) < minsz {
+        return Err(EINVAL);
+    }
+    Ok(val)
+}
+
+/// Writes the first `len` bytes of `val` back to the user address `arg`.
+fn write_back<T: AsBytes>(arg: usize, val: &T, len: usize) -> Result {
+    let bytes = val.as_bytes();
+    let bytes = bytes.get(..len).ok_or(EINVAL)?;
+    UserSlice::new(UserPtr::from_addr(arg), len)
+        .writer()
+        .write_slice(bytes)
 }

@@ -6,27 +6,24 @@
 //! as C VFIO PCI drivers use `vfio-pci-core`. Its module is `vfio_pci_core_rs`, so it can be
 //! loaded beside the C stack.
 //!
-//! Work in progress: [`VfioPciCoreDevice`] answers `VFIO_DEVICE_GET_INFO` and
-//! `VFIO_DEVICE_GET_REGION_INFO` as C vfio-pci does. Region access, mmap, config-space
-//! emulation, interrupts and reset follow.
+//! [`VfioPciCoreDevice`] holds a function's state; [`VfioPciOps`] are the VFIO operations, with
+//! the core's behaviour as defaults, and [`VfioPciDevice`] turns them into a
+//! [`kernel::vfio::Driver`]. Implemented so far: device and region info, open and close (enable,
+//! reset, state save and restore), config-space emulation, memory BAR access through the
+//! region, `VFIO_DEVICE_RESET`. Interrupts, mmap, I/O port BARs, the ROM and VGA follow.
 
-use kernel::{
-    device::Core,
-    page::PAGE_SIZE,
-    pci,
-    prelude::*,
-    sync::aref::ARef,
-    vfio,
-    vfio::uapi, //
-};
+use kernel::prelude::*;
 
-// The config-space emulation is used by the region access that follows; until then only its
-// tests use it.
-#[cfg_attr(
-    not(CONFIG_VFIO_PCI_CORE_RUST_KUNIT_TEST),
-    expect(dead_code, reason = "config-space region access is not wired up yet")
-)]
 mod config;
+mod device;
+mod ops;
+
+pub use device::VfioPciCoreDevice;
+pub use ops::{
+    Registered,
+    VfioPciDevice,
+    VfioPciOps, //
+};
 
 /// VFIO region offsets: the region index in the bits above `VFIO_PCI_OFFSET_SHIFT`.
 const VFIO_PCI_OFFSET_SHIFT: u32 = 40;
@@ -45,93 +42,6 @@ pub const fn split_offset(off: u64) -> (u32, u64) {
         (off >> VFIO_PCI_OFFSET_SHIFT) as u32,
         off & ((1 << VFIO_PCI_OFFSET_SHIFT) - 1),
     )
-}
-
-/// The core's state of a PCI function handed to userspace through VFIO.
-///
-/// A driver embeds it in its [`vfio::Driver::Data`] and forwards the VFIO operations it does
-/// not handle itself to the methods here.
-pub struct VfioPciCoreDevice {
-    pdev: ARef<pci::Device>,
-}
-
-impl VfioPciCoreDevice {
-    /// Creates the core state for `pdev`, which the calling driver is probing.
-    pub fn new(pdev: &pci::Device<Core<'_>>) -> Self {
-        Self { pdev: pdev.into() }
-    }
-
-    /// Returns the PCI function.
-    pub fn pdev(&self) -> &pci::Device {
-        &self.pdev
-    }
-
-    /// Handles `VFIO_DEVICE_GET_INFO` for the user structure at `arg`.
-    pub fn ioctl_get_info(&self, arg: usize) -> Result<isize> {
-        vfio::DeviceInfo {
-            flags: uapi::DEVICE_FLAGS_PCI,
-            num_regions: uapi::PCI_NUM_REGIONS,
-            num_irqs: uapi::PCI_NUM_IRQS,
-        }
-        .write_to_user(arg)
-    }
-
-    /// Handles `VFIO_DEVICE_GET_REGION_INFO` for the fixed vfio-pci regions.
-    pub fn region_info(&self, info: &mut vfio::RegionInfo) -> Result {
-        let index = info.index();
-        match index {
-            uapi::PCI_BAR0_REGION_INDEX..=uapi::PCI_BAR5_REGION_INDEX => {
-                self.bar_info(index, info)?
-            }
-            uapi::PCI_ROM_REGION_INDEX => {
-                let len = self.pdev.rom_len();
-                info.set_size(len);
-                info.set_flags(if len == 0 {
-                    0
-                } else {
-                    uapi::REGION_INFO_FLAG_READ
-                });
-            }
-            uapi::PCI_CONFIG_REGION_INDEX => {
-                // CAST: the configuration space is 256 or 4096 bytes.
-                info.set_size(self.pdev.cfg_size().into_raw() as u64);
-                info.set_flags(uapi::REGION_INFO_FLAG_READ | uapi::REGION_INFO_FLAG_WRITE);
-            }
-            // No VGA support yet, and no device-specific regions: C answers EINVAL for both.
-            _ => return Err(EINVAL),
-        }
-        info.set_offset(region_offset(index));
-        Ok(())
-    }
-
-    /// Fills in region info for BAR `bar`.
-    fn bar_info(&self, bar: u32, info: &mut vfio::RegionInfo) -> Result {
-        let len = self.pdev.resource_len(bar)?;
-        info.set_size(len);
-        if len == 0 {
-            info.set_flags(0);
-            return Ok(());
-        }
-        let mut flags = uapi::REGION_INFO_FLAG_READ | uapi::REGION_INFO_FLAG_WRITE;
-        if self.bar_mmap_supported(bar, len)? {
-            flags |= uapi::REGION_INFO_FLAG_MMAP;
-        }
-        info.set_flags(flags);
-        Ok(())
-    }
-
-    /// Whether userspace may mmap BAR `bar`, of `len` bytes: a memory BAR of at least a page, or
-    /// one that starts on a page boundary (the rest of the page is then reserved, so nothing
-    /// else lands there).
-    fn bar_mmap_supported(&self, bar: u32, len: u64) -> Result<bool> {
-        if !self.pdev.resource_flags(bar)?.is_mem() {
-            return Ok(false);
-        }
-        // CAST: `PAGE_SIZE` fits in `u64`.
-        let page = PAGE_SIZE as u64;
-        let start = self.pdev.resource_start(bar)?;
-        Ok(len >= page || start % page == 0)
-    }
 }
 
 #[cfg(CONFIG_VFIO_PCI_CORE_RUST_KUNIT_TEST)]
@@ -161,7 +71,9 @@ mod tests {
     }
 }
 
-struct VfioPciCoreModule;
+/// The core library module. Public as the owner module of the operations the core defines
+/// ([`VfioPciDevice`]'s `#[vtable]`).
+pub struct VfioPciCoreModule;
 
 impl kernel::Module for VfioPciCoreModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {

@@ -10,20 +10,23 @@
 
 use kernel::{
     device::Core,
+    devres::Devres,
     driver::Registration,
     pci,
     prelude::*,
     vfio,
-    vfio::uapi,
     InPlaceModule, //
 };
-use vfio_pci_core_rs::VfioPciCoreDevice;
+use vfio_pci_core_rs::{
+    VfioPciCoreDevice,
+    VfioPciDevice, //
+};
 
 /// The PCI driver: binds through `driver_override` only.
 struct VfioPciDriver;
 
 /// The VFIO side of a bound device: the core's behaviour, unchanged.
-struct VfioPciDevice;
+type Device = VfioPciDevice<VfioPciCoreDevice>;
 
 kernel::pci_device_table!(
     PCI_TABLE,
@@ -33,7 +36,7 @@ kernel::pci_device_table!(
 
 impl pci::Driver for VfioPciDriver {
     type IdInfo = ();
-    type Data<'bound> = vfio::Registration<VfioPciDevice>;
+    type Data<'bound> = Devres<vfio::Registration<Device>>;
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
     const DRIVER_MANAGED_DMA: bool = true;
 
@@ -41,30 +44,9 @@ impl pci::Driver for VfioPciDriver {
         pdev: &'bound pci::Device<Core<'_>>,
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        let core = VfioPciCoreDevice::new(pdev);
-        let vdev = vfio::Device::<VfioPciDevice>::new(pdev.as_ref(), Ok(core))?;
-        vfio::Registration::new_group(vdev)
-    }
-}
-
-#[vtable]
-impl vfio::Driver for VfioPciDevice {
-    type Data = VfioPciCoreDevice;
-    const NAME: &'static CStr = c"vfio-pci";
-
-    fn ioctl(dev: &vfio::Device<Self>, cmd: u32, arg: usize) -> Result<isize> {
-        match cmd {
-            uapi::DEVICE_GET_INFO => dev.ioctl_get_info(arg),
-            _ => Err(ENOTTY),
-        }
-    }
-
-    fn region_info(
-        dev: &vfio::Device<Self>,
-        info: &mut vfio::RegionInfo,
-        _caps: &mut vfio::InfoCaps,
-    ) -> Result {
-        dev.region_info(info)
+        VfioPciCoreDevice::probe_checks(pdev, module_parameters::disable_denylist.value())?;
+        let vdev = vfio::Device::<Device>::new(pdev.as_ref(), VfioPciCoreDevice::new(pdev))?;
+        vfio::Registration::new_group(pdev.as_ref(), vdev)
     }
 }
 
@@ -90,4 +72,10 @@ module! {
     authors: ["vfio-rs developers"],
     description: "Generic VFIO PCI driver (Rust)",
     license: "GPL v2",
+    params: {
+        disable_denylist: bool {
+            default: false,
+            description: "Allow binding devices with errata that untrusted users may exploit",
+        },
+    },
 }

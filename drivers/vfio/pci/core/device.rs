@@ -1,0 +1,762 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! [`VfioPciCoreDevice`]: the state of one PCI function handed to userspace, and what the VFIO
+//! operations do with it.
+
+use kernel::{
+    bindings,
+    device,
+    device::Bound,
+    io::Io,
+    pci,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        Mutex, //
+    },
+    uaccess::{
+        UserSliceReader,
+        UserSliceWriter, //
+    },
+    vfio,
+    vfio::uapi, //
+};
+
+use crate::{
+    config::{
+        BarResource,
+        ConfigHw,
+        DeviceFacts,
+        Effects,
+        VConfig,
+        NUM_BARS, //
+    },
+    region_offset,
+    split_offset, //
+};
+
+/// Functions with errata that may be exploited by whoever drives them: Intel QuickAssist
+/// (C3xxx, C62x, DH895xCC and their VFs) and the Sapphire Rapids DSA and IAA accelerators.
+const DENYLIST: [(u16, u16); 8] = [
+    (0x8086, 0x19e2),
+    (0x8086, 0x19e3),
+    (0x8086, 0x37c8),
+    (0x8086, 0x37c9),
+    (0x8086, 0x0435),
+    (0x8086, 0x0443),
+    (0x8086, 0x0b25),
+    (0x8086, 0x0cfe),
+];
+
+/// The real configuration space of a bound function, accessed as userspace would.
+struct PciHw<'a>(&'a pci::Device<Bound>);
+
+impl ConfigHw for PciHw<'_> {
+    fn read(&self, pos: usize, width: usize) -> Result<u32> {
+        self.0.user_read_config(pos, width)
+    }
+
+    fn write(&self, pos: usize, width: usize, val: u32) -> Result {
+        self.0.user_write_config(pos, width, val)
+    }
+}
+
+/// The MSI-X table's place in its BAR: userspace must not reach it through the BAR region (the
+/// core owns MSI-X), so accesses there read all ones and drop writes.
+#[derive(Clone, Copy)]
+struct MsixTable {
+    bar: usize,
+    start: u64,
+    end: u64,
+}
+
+/// What the core holds while the device is open.
+struct Open {
+    vconfig: VConfig,
+    /// The memory BARs mapped so far, on first access.
+    bars: [Option<pci::DevresBar>; NUM_BARS],
+    /// The function's state at open, restored at close.
+    saved: Option<pci::SavedState>,
+    /// Whether the function can be reset (without resetting others).
+    reset_works: bool,
+    msix: Option<MsixTable>,
+    /// Userspace put the function in D3hot through its PM capability.
+    low_power: bool,
+}
+
+impl Open {
+    /// Returns the mapping of memory BAR `bar`, requesting and mapping it on first use.
+    fn bar<'a>(&'a mut self, pdev: &'a pci::Device<Bound>, bar: usize) -> Result<&'a pci::Bar<'a>> {
+        let slot = self.bars.get_mut(bar).ok_or(EINVAL)?;
+        if slot.is_none() {
+            // CAST: `bar` is a BAR index below 6.
+            *slot = Some(pdev.iomap_region(bar as u32, c"vfio")?.into_devres()?);
+        }
+        match slot {
+            Some(mapped) => mapped.access(pdev.as_ref()),
+            None => Err(EINVAL),
+        }
+    }
+}
+
+/// The core's state of a PCI function handed to userspace through VFIO.
+///
+/// A driver embeds it in its [`vfio::Driver::Data`] (see [`crate::VfioPciOps`]) and forwards
+/// the VFIO operations it does not handle itself to the methods here.
+#[pin_data]
+pub struct VfioPciCoreDevice {
+    pdev: ARef<pci::Device>,
+    #[pin]
+    open: Mutex<Option<Open>>,
+}
+
+/// Returns the bound PCI function of a VFIO operation.
+fn bound(parent: &device::Device<Bound>) -> Result<&pci::Device<Bound>> {
+    parent.try_into()
+}
+
+impl VfioPciCoreDevice {
+    /// Creates the core state for `pdev`, which the calling driver is probing.
+    pub fn new(pdev: &pci::Device<device::Core<'_>>) -> impl PinInit<Self, Error> {
+        let pdev: ARef<pci::Device> = pdev.into();
+        try_pin_init!(Self {
+            pdev,
+            open <- kernel::new_mutex!(None),
+        })
+    }
+
+    /// Checks that `pdev` may be handed to userspace, as C vfio-pci does before it registers
+    /// a device: a normal (type 0) header, and not in the denylist of functions with errata
+    /// that make them unsafe in untrusted hands, unless `disable_denylist` says otherwise
+    /// (`EINVAL`, with a warning).
+    pub fn probe_checks(pdev: &pci::Device<device::Core<'_>>, disable_denylist: bool) -> Result {
+        // CAST: a small register offset.
+        let hdr = pdev
+            .config_space()
+            .try_read8(bindings::PCI_HEADER_TYPE as usize)?;
+        // CAST: the multi-function bit is bit 7.
+        if u32::from(hdr) & 0x7f != bindings::PCI_HEADER_TYPE_NORMAL {
+            return Err(EINVAL);
+        }
+        let id = (pdev.vendor_id().as_raw(), pdev.device_id());
+        if !DENYLIST.contains(&id) {
+            return Ok(());
+        }
+        if disable_denylist {
+            dev_warn!(
+                pdev,
+                "device denylist disabled - allowing device {:04x}:{:04x}.\n",
+                id.0,
+                id.1
+            );
+            return Ok(());
+        }
+        dev_warn!(
+            pdev,
+            "{:04x}:{:04x} exists in vfio-pci device denylist, driver probing disallowed.\n",
+            id.0,
+            id.1
+        );
+        Err(EINVAL)
+    }
+
+    /// Returns the PCI function.
+    pub fn pdev(&self) -> &pci::Device {
+        &self.pdev
+    }
+
+    /// Enables the function for userspace, on the first open of the device: as C vfio-pci,
+    /// bus mastering off, enabled, reset if it can be on its own, its state saved for close,
+    /// and the virtual config space built.
+    pub fn open_device(&self, parent: &device::Device<Bound>) -> Result {
+        let pdev = bound(parent)?;
+        let mut open = self.open.lock();
+        if open.is_some() {
+            return Err(EBUSY);
+        }
+        pdev.clear_master();
+        pdev.enable_device()?;
+        let reset_works = match pdev.try_reset_function() {
+            Ok(()) => true,
+            Err(e) if e == EAGAIN => {
+                pdev.disable_device();
+                return Err(e);
+            }
+            Err(_) => false,
+        };
+        pdev.save_state();
+        let saved = pdev.store_saved_state();
+
+        let facts = Self::facts(pdev)?;
+        let hw = PciHw(pdev);
+        let vconfig = match VConfig::new(&hw, facts) {
+            Ok(v) => v,
+            Err(e) => {
+                drop(saved);
+                pdev.disable_device();
+                return Err(e);
+            }
+        };
+        let msix = Self::msix_table(&hw).unwrap_or(None);
+        *open = Some(Open {
+            vconfig,
+            bars: Default::default(),
+            saved,
+            reset_works,
+            msix,
+            low_power: false,
+        });
+        Ok(())
+    }
+
+    /// Disables the function again when the last file of the device is closed: back to D0,
+    /// bus mastering off, the state of open restored, reset if it can be, disabled.
+    pub fn close_device(&self, parent: &device::Device<Bound>) {
+        let Ok(pdev) = bound(parent) else {
+            return;
+        };
+        let Some(open) = self.open.lock().take() else {
+            return;
+        };
+        // Nothing can be done about failures here: the device is being given back.
+        let _ = pdev.set_power_state(pci::PowerState::D0);
+        pdev.clear_master();
+        let Open {
+            vconfig,
+            bars,
+            saved,
+            reset_works,
+            ..
+        } = open;
+        drop(vconfig);
+        drop(bars);
+        let reloaded = saved
+            .as_ref()
+            .is_some_and(|s| pdev.load_saved_state(s).is_ok());
+        if !reloaded {
+            dev_info!(parent, "close: couldn't reload the saved state\n");
+        }
+        if reloaded || reset_works {
+            if !reloaded {
+                pdev.save_state();
+            }
+            let _ = pdev.user_write_config(
+                // CAST: small register offset.
+                bindings::PCI_COMMAND as usize,
+                2,
+                bindings::PCI_COMMAND_INTX_DISABLE,
+            );
+            if reset_works {
+                let _ = pdev.try_reset_function();
+            }
+            pdev.restore_state();
+        }
+        pdev.disable_device();
+    }
+
+    /// What the config-space emulation needs to know of the function.
+    fn facts(pdev: &pci::Device<Bound>) -> Result<DeviceFacts> {
+        let mut bars = [BarResource::default(); NUM_BARS];
+        for (i, bar) in bars.iter_mut().enumerate() {
+            // CAST: `i` is a BAR index below 6.
+            let i = i as u32;
+            let flags = pdev.resource_flags(i)?;
+            *bar = BarResource {
+                start: pdev.resource_start(i)?,
+                len: pdev.resource_len(i)?,
+                io: flags.is_io(),
+                prefetch: flags.is_prefetch(),
+                mem64: flags.is_mem64(),
+            };
+        }
+        let rom_len = if pdev.rom_start() != 0 {
+            pdev.rom_len()
+        } else {
+            0
+        };
+        let virtfn = pdev
+            .is_virtfn()
+            .then(|| (pdev.vendor_id().as_raw(), pdev.device_id()));
+        Ok(DeviceFacts {
+            cfg_size: pdev.cfg_size().into_raw(),
+            bars,
+            rom_len,
+            virtfn,
+            no_command_memory: pdev.no_command_memory(),
+            // `IRQ_NOTCONNECTED` is the top bit.
+            intx: pdev.irq() != 0 && pdev.irq() != bindings::IRQ_NOTCONNECTED,
+        })
+    }
+
+    /// Finds the MSI-X table, if the function has one.
+    fn msix_table(hw: &PciHw<'_>) -> Result<Option<MsixTable>> {
+        let pdev = hw.0;
+        // CAST: capability IDs are bytes.
+        let Some(pos) = pdev.find_capability(bindings::PCI_CAP_ID_MSIX as u8) else {
+            return Ok(None);
+        };
+        let pos = usize::from(pos);
+        // CAST (below): small register offsets.
+        let flags = hw.read(pos + bindings::PCI_MSIX_FLAGS as usize, 2)?;
+        let table = hw.read(pos + bindings::PCI_MSIX_TABLE as usize, 4)?;
+        let start = u64::from(table & bindings::PCI_MSIX_TABLE_OFFSET);
+        let size = u64::from((flags & bindings::PCI_MSIX_FLAGS_QSIZE) + 1) * 16;
+        Ok(Some(MsixTable {
+            // CAST: a 3-bit field.
+            bar: (table & bindings::PCI_MSIX_TABLE_BIR) as usize,
+            start,
+            end: start + size,
+        }))
+    }
+
+    /// Handles `VFIO_DEVICE_GET_INFO` for the user structure at `arg`.
+    pub fn ioctl_get_info(&self, arg: usize) -> Result<isize> {
+        let reset = Option::as_ref(&*self.open.lock()).is_some_and(|open| open.reset_works);
+        vfio::DeviceInfo {
+            flags: uapi::DEVICE_FLAGS_PCI | if reset { uapi::DEVICE_FLAGS_RESET } else { 0 },
+            num_regions: uapi::PCI_NUM_REGIONS,
+            num_irqs: uapi::PCI_NUM_IRQS,
+        }
+        .write_to_user(arg)
+    }
+
+    /// Handles `VFIO_DEVICE_RESET`: resets the function if it can be reset on its own
+    /// (`EINVAL` otherwise, as C vfio-pci answers); userspace mappings are invalidated first
+    /// and fault again afterwards.
+    pub fn ioctl_reset(&self, dev: &vfio::Registered<impl vfio::Driver>) -> Result<isize> {
+        let pdev = bound(dev.parent())?;
+        let guard = self.open.lock();
+        let open = Option::as_ref(&*guard).ok_or(EINVAL)?;
+        if !open.reset_works {
+            return Err(EINVAL);
+        }
+        dev.zap_mappings();
+        pdev.set_power_state(pci::PowerState::D0)?;
+        pdev.try_reset_function()?;
+        Ok(0)
+    }
+
+    /// Answers `VFIO_DEVICE_GET_IRQ_INFO` for interrupt index `index`, as C vfio-pci does:
+    /// INTx if the virtual interrupt pin says so (maskable, automasked), MSI and MSI-X as many
+    /// vectors as their capabilities allow, one ERR and one REQ interrupt.
+    pub fn irq_info(&self, pdev: &pci::Device<Bound>, index: u32) -> Result<vfio::IrqInfo> {
+        let eventfd = uapi::IRQ_INFO_EVENTFD;
+        let noresize = eventfd | uapi::IRQ_INFO_NORESIZE;
+        let cap_flags = |id: u32, reg: u32| -> Result<Option<u32>> {
+            // CAST: capability IDs are bytes, register offsets small.
+            match pdev.find_capability(id as u8) {
+                Some(pos) => Ok(Some(
+                    pdev.user_read_config(usize::from(pos) + reg as usize, 2)?,
+                )),
+                None => Ok(None),
+            }
+        };
+        let info = match index {
+            uapi::PCI_INTX_IRQ_INDEX => {
+                let guard = self.open.lock();
+                let open = Option::as_ref(&*guard).ok_or(EINVAL)?;
+                vfio::IrqInfo {
+                    flags: eventfd | uapi::IRQ_INFO_MASKABLE | uapi::IRQ_INFO_AUTOMASKED,
+                    count: u32::from(open.vconfig.intx_pin() != 0),
+                }
+            }
+            uapi::PCI_MSI_IRQ_INDEX => vfio::IrqInfo {
+                flags: noresize,
+                count: cap_flags(bindings::PCI_CAP_ID_MSI, bindings::PCI_MSI_FLAGS)?
+                    .map_or(0, |f| 1 << ((f & bindings::PCI_MSI_FLAGS_QMASK) >> 1)),
+            },
+            uapi::PCI_MSIX_IRQ_INDEX => vfio::IrqInfo {
+                // Vectors are not allocated dynamically: the count is fixed while enabled.
+                flags: noresize,
+                count: cap_flags(bindings::PCI_CAP_ID_MSIX, bindings::PCI_MSIX_FLAGS)?
+                    .map_or(0, |f| (f & bindings::PCI_MSIX_FLAGS_QSIZE) + 1),
+            },
+            uapi::PCI_ERR_IRQ_INDEX | uapi::PCI_REQ_IRQ_INDEX => vfio::IrqInfo {
+                flags: noresize,
+                count: 1,
+            },
+            _ => return Err(EINVAL),
+        };
+        Ok(info)
+    }
+
+    /// Handles the ioctls of the VFIO PCI uAPI that the core implements.
+    pub fn ioctl(
+        &self,
+        dev: &vfio::Registered<impl vfio::Driver>,
+        cmd: u32,
+        arg: usize,
+    ) -> Result<isize> {
+        match cmd {
+            uapi::DEVICE_GET_INFO => self.ioctl_get_info(arg),
+            uapi::DEVICE_GET_IRQ_INFO => {
+                let pdev = bound(dev.parent())?;
+                vfio::IrqInfo::ioctl(arg, |index| self.irq_info(pdev, index))
+            }
+            uapi::DEVICE_RESET => self.ioctl_reset(dev),
+            _ => Err(ENOTTY),
+        }
+    }
+
+    /// Sets up an mmap of a BAR, with C vfio-pci's rules: a shared mapping of a BAR that
+    /// supports it, within the BAR (rounded up to a page). The mapping is populated on fault
+    /// ([`VfioPciCoreDevice::mmap_fault`]).
+    pub fn mmap(&self, dev: &vfio::Registered<impl vfio::Driver>, vma: &vfio::Mmap) -> Result {
+        let pdev = bound(dev.parent())?;
+        let (index, start) = split_offset(vma.pgoff() << PAGE_SHIFT);
+        if index > uapi::PCI_BAR5_REGION_INDEX || !vma.is_shared() {
+            return Err(EINVAL);
+        }
+        let len = pdev.resource_len(index)?;
+        if len == 0 || !self.bar_mmap_supported(index, len)? {
+            return Err(EINVAL);
+        }
+        let phys_len = len.next_multiple_of(PAGE);
+        if start
+            .checked_add(vma.size())
+            .is_none_or(|end| end > phys_len)
+        {
+            return Err(EINVAL);
+        }
+        let mut guard = self.open.lock();
+        let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
+        // The region is requested for the mapping, as for region access.
+        // CAST: `index` is a BAR index below 6.
+        open.bar(pdev, index as usize)?;
+        vma.set_io_fault(dev);
+        Ok(())
+    }
+
+    /// Populates the page of a BAR mapping that userspace accessed, unless memory decoding is
+    /// off or the function is in a low-power state: the access then gets `SIGBUS`.
+    pub fn mmap_fault(
+        &self,
+        dev: &vfio::Registered<impl vfio::Driver>,
+        fault: &vfio::MmapFault,
+    ) -> vfio::VmFault {
+        let Ok(pdev) = bound(dev.parent()) else {
+            return vfio::VmFault::SIGBUS;
+        };
+        let guard = self.open.lock();
+        let Some(open) = Option::as_ref(&*guard) else {
+            return vfio::VmFault::SIGBUS;
+        };
+        if !open.vconfig.memory_enabled() || open.low_power {
+            return vfio::VmFault::SIGBUS;
+        }
+        let (index, off) = split_offset(fault.pgoff() << PAGE_SHIFT);
+        let (Ok(start), Ok(len)) = (pdev.resource_start(index), pdev.resource_len(index)) else {
+            return vfio::VmFault::SIGBUS;
+        };
+        if index > uapi::PCI_BAR5_REGION_INDEX || off >= len.next_multiple_of(PAGE) {
+            return vfio::VmFault::SIGBUS;
+        }
+        // SAFETY: The page lies within memory BAR `index` (checked at mmap and above), which
+        // the core requested for userspace; mappings are invalidated before the BAR's memory
+        // decoding is turned off, the function reset or put in a low-power state.
+        unsafe { fault.insert_pfn((start + off) >> PAGE_SHIFT) }
+    }
+
+    /// Handles `VFIO_DEVICE_GET_REGION_INFO` for the fixed vfio-pci regions.
+    pub fn region_info(&self, info: &mut vfio::RegionInfo) -> Result {
+        let index = info.index();
+        match index {
+            uapi::PCI_BAR0_REGION_INDEX..=uapi::PCI_BAR5_REGION_INDEX => {
+                self.bar_info(index, info)?
+            }
+            uapi::PCI_ROM_REGION_INDEX => {
+                let len = self.pdev.rom_len();
+                info.set_size(len);
+                info.set_flags(if len == 0 {
+                    0
+                } else {
+                    uapi::REGION_INFO_FLAG_READ
+                });
+            }
+            uapi::PCI_CONFIG_REGION_INDEX => {
+                // CAST: the configuration space is 256 or 4096 bytes.
+                info.set_size(self.pdev.cfg_size().into_raw() as u64);
+                info.set_flags(uapi::REGION_INFO_FLAG_READ | uapi::REGION_INFO_FLAG_WRITE);
+            }
+            // No VGA support yet, and no device-specific regions: C answers EINVAL for both.
+            _ => return Err(EINVAL),
+        }
+        info.set_offset(region_offset(index));
+        Ok(())
+    }
+
+    /// Fills in region info for BAR `bar`.
+    fn bar_info(&self, bar: u32, info: &mut vfio::RegionInfo) -> Result {
+        let len = self.pdev.resource_len(bar)?;
+        info.set_size(len);
+        if len == 0 {
+            info.set_flags(0);
+            return Ok(());
+        }
+        let mut flags = uapi::REGION_INFO_FLAG_READ | uapi::REGION_INFO_FLAG_WRITE;
+        if self.bar_mmap_supported(bar, len)? {
+            flags |= uapi::REGION_INFO_FLAG_MMAP;
+        }
+        info.set_flags(flags);
+        Ok(())
+    }
+
+    /// Whether userspace may mmap BAR `bar`, of `len` bytes: a memory BAR of at least a page, or
+    /// one that starts on a page boundary (the rest of the page is then reserved, so nothing
+    /// else lands there).
+    fn bar_mmap_supported(&self, bar: u32, len: u64) -> Result<bool> {
+        if !self.pdev.resource_flags(bar)?.is_mem() {
+            return Ok(false);
+        }
+        let start = self.pdev.resource_start(bar)?;
+        Ok(len >= PAGE || start % PAGE == 0)
+    }
+
+    /// Reads from the device file at `offset`: config space, or a BAR.
+    pub fn read(
+        &self,
+        dev: &vfio::Registered<impl vfio::Driver>,
+        buf: &mut UserSliceWriter,
+        offset: u64,
+    ) -> Result<usize> {
+        self.rw(dev, offset, Access::Read(buf))
+    }
+
+    /// Writes to the device file at `offset`: config space, or a BAR.
+    pub fn write(
+        &self,
+        dev: &vfio::Registered<impl vfio::Driver>,
+        buf: &mut UserSliceReader,
+        offset: u64,
+    ) -> Result<usize> {
+        self.rw(dev, offset, Access::Write(buf))
+    }
+
+    /// Reads or writes a region. User memory is only touched with the state unlocked, through
+    /// a bounce buffer: the user buffer may be a mapping of the device itself, whose fault
+    /// handler takes the lock.
+    fn rw(
+        &self,
+        dev: &vfio::Registered<impl vfio::Driver>,
+        offset: u64,
+        mut access: Access<'_>,
+    ) -> Result<usize> {
+        let pdev = bound(dev.parent())?;
+        let (index, pos) = split_offset(offset);
+        match index {
+            uapi::PCI_CONFIG_REGION_INDEX => {
+                let count = access.len();
+                let size = pdev.cfg_size().into_raw();
+                // CAST: offsets past the config space fail the range check.
+                let pos = usize::try_from(pos).map_err(|_| EFAULT)?;
+                if count == 0 || pos >= size || count > size - pos {
+                    return Err(EFAULT);
+                }
+                let mut bounce = KVec::from_elem(0u8, count, GFP_KERNEL)?;
+                access.fetch(&mut bounce)?;
+                {
+                    let mut guard = self.open.lock();
+                    let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
+                    let effects = config_rw(open, pdev, pos, &mut bounce, access.is_write())?;
+                    apply_effects(dev, pdev, open, effects);
+                }
+                access.store(&bounce)?;
+                Ok(count)
+            }
+            uapi::PCI_BAR0_REGION_INDEX..=uapi::PCI_BAR5_REGION_INDEX => {
+                // CAST: `index` is a BAR index below 6.
+                let bar = index as usize;
+                let len = pdev.resource_len(index)?;
+                if pdev.resource_start(index)? == 0 || pos >= len {
+                    return Err(EINVAL);
+                }
+                if !pdev.resource_flags(index)?.is_mem() {
+                    // I/O port BARs are not implemented yet.
+                    return Err(EINVAL);
+                }
+                // CAST: the user's count fits in `u64`, the result is at most that count.
+                let count = (access.len() as u64).min(len - pos) as usize;
+                let mut bounce = KVec::from_elem(0u8, count.min(BOUNCE), GFP_KERNEL)?;
+                let mut done = 0;
+                while done < count {
+                    let n = (count - done).min(BOUNCE);
+                    let buf = &mut bounce[..n];
+                    access.fetch(buf)?;
+                    {
+                        let mut guard = self.open.lock();
+                        let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
+                        // CAST: `done` fits in `u64`.
+                        bar_rw(open, pdev, bar, pos + done as u64, buf, access.is_write())?;
+                    }
+                    access.store(buf)?;
+                    done += n;
+                }
+                Ok(count)
+            }
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+// CAST: `PAGE_SIZE` and `PAGE_SHIFT` are small.
+const PAGE: u64 = kernel::page::PAGE_SIZE as u64;
+const PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32;
+
+/// The largest piece of a BAR access done under one lock.
+const BOUNCE: usize = 4096;
+
+/// A read into, or a write from, a user buffer.
+enum Access<'a> {
+    Read(&'a mut UserSliceWriter),
+    Write(&'a mut UserSliceReader),
+}
+
+impl Access<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Access::Read(w) => w.len(),
+            Access::Write(r) => r.len(),
+        }
+    }
+
+    fn is_write(&self) -> bool {
+        matches!(self, Access::Write(_))
+    }
+
+    /// For a write, fills `buf` with the next bytes of the user's data.
+    fn fetch(&mut self, buf: &mut [u8]) -> Result {
+        match self {
+            Access::Read(_) => Ok(()),
+            Access::Write(r) => r.read_slice(buf),
+        }
+    }
+
+    /// For a read, copies `buf` to the user's buffer.
+    fn store(&mut self, buf: &[u8]) -> Result {
+        match self {
+            Access::Read(w) => w.write_slice(buf),
+            Access::Write(_) => Ok(()),
+        }
+    }
+}
+
+/// Reads or writes `buf` at `pos` of the config space through the emulation, in the chunks it
+/// allows.
+fn config_rw(
+    open: &mut Open,
+    pdev: &pci::Device<Bound>,
+    pos: usize,
+    buf: &mut [u8],
+    write: bool,
+) -> Result<Effects> {
+    let hw = PciHw(pdev);
+    let mut effects = Effects::default();
+    let mut done = 0;
+    while done < buf.len() {
+        let at = pos + done;
+        let width = open.vconfig.chunk(at, buf.len() - done)?;
+        let bytes = &mut buf[done..done + width];
+        if write {
+            let mut b = [0u8; 4];
+            b[..width].copy_from_slice(bytes);
+            let fx = open.vconfig.write(&hw, at, width, u32::from_le_bytes(b))?;
+            effects.power_state = fx.power_state.or(effects.power_state);
+            effects.flr |= fx.flr;
+            effects.command |= fx.command;
+        } else {
+            let v = open.vconfig.read(&hw, at, width)?;
+            bytes.copy_from_slice(&v.to_le_bytes()[..width]);
+        }
+        done += width;
+    }
+    Ok(effects)
+}
+
+/// Acts on what config writes asked for: power state changes, function-level resets, and
+/// userspace mappings that must fault again after memory decoding changed.
+fn apply_effects(
+    dev: &vfio::Device<impl vfio::Driver>,
+    pdev: &pci::Device<Bound>,
+    open: &mut Open,
+    done: Effects,
+) {
+    if done.command && !open.vconfig.memory_enabled() {
+        dev.zap_mappings();
+    }
+    if let Some(state) = done.power_state {
+        let state = pci::PowerState::from_pm_ctrl(state);
+        open.low_power = state == pci::PowerState::D3Hot;
+        if open.low_power {
+            dev.zap_mappings();
+        }
+        let _ = pdev.set_power_state(state);
+    }
+    if done.flr {
+        dev.zap_mappings();
+        let _ = pdev.try_reset_function();
+    }
+}
+
+/// Reads or writes `buf` at `pos` of memory BAR `bar`, in naturally aligned accesses of up
+/// to 8 bytes, as C vfio-pci does. The MSI-X table reads as all ones and ignores writes.
+fn bar_rw(
+    open: &mut Open,
+    pdev: &pci::Device<Bound>,
+    bar: usize,
+    pos: u64,
+    buf: &mut [u8],
+    write: bool,
+) -> Result {
+    if !open.vconfig.memory_enabled() {
+        return Err(EIO);
+    }
+    let msix = open.msix.filter(|m| m.bar == bar);
+    let io = open.bar(pdev, bar)?;
+    let mut done = 0;
+    while done < buf.len() {
+        // CAST: `done` fits in `u64`.
+        let at = pos + done as u64;
+        let off = usize::try_from(at)?;
+        let left = buf.len() - done;
+        let width = if left >= 8 && off % 8 == 0 {
+            8
+        } else if left >= 4 && off % 4 == 0 {
+            4
+        } else if left >= 2 && off % 2 == 0 {
+            2
+        } else {
+            1
+        };
+        // CAST: `width` fits in `u64`.
+        let in_msix = msix.is_some_and(|m| at < m.end && at + width as u64 > m.start);
+        let bytes = &mut buf[done..done + width];
+        if write {
+            let mut b = [0u8; 8];
+            b[..width].copy_from_slice(bytes);
+            let v = u64::from_le_bytes(b);
+            if !in_msix {
+                // CAST: truncating to the access width.
+                match width {
+                    8 => io.try_write64(v, off)?,
+                    4 => io.try_write32(v as u32, off)?,
+                    2 => io.try_write16(v as u16, off)?,
+                    _ => io.try_write8(v as u8, off)?,
+                }
+            }
+        } else {
+            let v: u64 = if in_msix {
+                u64::MAX
+            } else {
+                match width {
+                    8 => io.try_read64(off)?,
+                    4 => io.try_read32(off)?.into(),
+                    2 => io.try_read16(off)?.into(),
+                    _ => io.try_read8(off)?.into(),
+                }
+            };
+            bytes.copy_from_slice(&v.to_le_bytes()[..width]);
+        }
+        done += width;
+    }
+    Ok(())
+}
