@@ -62,6 +62,9 @@ for src in "$REPO"/harness/guest/src/*.c; do
 	mv "$bin.tmp" "$bin"
 done
 
+# The kernel's VFIO selftests, for guest test 40 (same headers, static, gcc).
+"$REPO/harness/scripts/build-selftests.sh"
+
 rm -rf "$MODROOT"
 "${KMAKE[@]}" INSTALL_MOD_PATH="$MODROOT" INSTALL_MOD_STRIP=1 modules_install >/dev/null
 log "kernel $(cat "$BUILD/include/config/kernel.release"): $BUILD/arch/x86/boot/bzImage"

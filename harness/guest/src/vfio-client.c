@@ -2,40 +2,69 @@
 /*
  * vfio-client: a small VFIO userspace client for the guest tests.
  *
- *   vfio-client info <bdf> group|cdev   print what the device reports, one "key=value" a line
- *   vfio-client edu  <bdf> group|cdev   TAP-style checks against QEMU's edu device
+ *   vfio-client info    <bdf> group|cdev  print what the device shows, one "key=value" a line
+ *   vfio-client generic <bdf> group|cdev  TAP-style region and config-space checks, any device
+ *   vfio-client edu     <bdf> group|cdev  the generic checks, then QEMU's edu device (1234:11e8)
  *
  * "group" opens the device through its IOMMU group and a type1 container, "cdev" through
- * /dev/vfio/devices/vfioX bound to an iommufd IOAS. The "info" output is meant to be compared
- * between drivers (C vfio-pci and the Rust one); it contains nothing that differs between two
- * opens of the same device.
+ * /dev/vfio/devices/vfioX bound to an iommufd IOAS.
+ *
+ * The "info" output is meant to be compared between drivers (C vfio-pci and the Rust one); it
+ * contains nothing that differs between two opens of the same device. Its keys, by prefix:
+ *   device.   VFIO_DEVICE_GET_INFO
+ *   region.   VFIO_DEVICE_GET_REGION_INFO, one index past the last one too
+ *   irq.      VFIO_DEVICE_GET_IRQ_INFO, one index past the last one too
+ *   config.   the config space as the driver shows it: read in dwords (config.0xNNN), and the
+ *             standard header read byte by byte (config.bytes.) and word by word
+ *             (config.words.), both put together as dwords
+ *   sizing.   each BAR and the ROM BAR: 0xffffffff written through the config region, read
+ *             back, the original value written back
+ *   command.  the command register, after a write of memory enable alone, and restored
+ * A value the driver refuses shows as "<key>.errno=<errno>".
+ *
+ * The checks print "ok - <name>: <what>" or "not ok - <name>: <what>". <name> is fixed for a
+ * check, so a test can treat a list of them as pending; <what> may show values. Every errno
+ * a check expects is the one C vfio-pci gives. Exit status: 1 if a check failed.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
-#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/iommufd.h>
+#include <linux/pci_regs.h>
+#include <linux/types.h>
 #include <linux/vfio.h>
 
-#define REGION_OFFSET(i) ((uint64_t)(i) << 40)
+#define REGION_OFFSET(i) ((__u64)(i) << 40)
+#define PCI_CLASS_DISPLAY_VGA 0x0300
+#define CFG VFIO_PCI_CONFIG_REGION_INDEX
+#define ROM VFIO_PCI_ROM_REGION_INDEX
+#define NUM_BARS (VFIO_PCI_BAR5_REGION_INDEX + 1)
 
 static int failures;
+static long page_size;
 
-static void result(int ok, const char *fmt, ...)
+static void result(bool ok, const char *name, const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("%s - ", ok ? "ok" : "not ok");
+	printf("%s - %s: ", ok ? "ok" : "not ok", name);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -46,8 +75,40 @@ static void result(int ok, const char *fmt, ...)
 
 static void die(const char *what)
 {
-	printf("not ok - %s: %s\n", what, strerror(errno));
+	printf("not ok - open: %s: %s\n", what, strerror(errno));
 	exit(1);
+}
+
+/* An errno for messages: "EINVAL", or the number. */
+static const char *errname(long err)
+{
+	static char buf[4][32];
+	static int next;
+	const char *name;
+
+	if (!err)
+		return "ok";
+	if (err < 0)
+		err = -err;
+	name = strerrorname_np(err);
+	if (name)
+		return name;
+	next = (next + 1) % 4;
+	snprintf(buf[next], sizeof(buf[next]), "%ld", err);
+	return buf[next];
+}
+
+/* What a transfer returned, for messages: "4 bytes" or "EINVAL". */
+static const char *got(long ret)
+{
+	static char buf[4][32];
+	static int next;
+
+	if (ret < 0)
+		return errname(ret);
+	next = (next + 1) % 4;
+	snprintf(buf[next], sizeof(buf[next]), "%ld bytes", ret);
+	return buf[next];
 }
 
 static int sysfs_link_name(const char *bdf, const char *link, char *out, size_t len)
@@ -62,6 +123,22 @@ static int sysfs_link_name(const char *bdf, const char *link, char *out, size_t 
 	target[n] = '\0';
 	snprintf(out, len, "%s", basename(target));
 	return 0;
+}
+
+static long sysfs_number(const char *bdf, const char *attr)
+{
+	char path[PATH_MAX], buf[32];
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f))
+		val = strtol(buf, NULL, 0);
+	fclose(f);
+	return val;
 }
 
 /* Opens the device through its group, with a type1v2 container. */
@@ -148,98 +225,907 @@ static int open_device(const char *bdf, const char *how)
 	exit(2);
 }
 
-static int region_info(int dfd, uint32_t index, struct vfio_region_info *info)
+/* The device as the checks see it: what it reported when opened. */
+struct dev {
+	const char *bdf;
+	int fd;
+	int info_ret;
+	struct vfio_device_info info;
+	int region_ret[VFIO_PCI_NUM_REGIONS];
+	struct vfio_region_info region[VFIO_PCI_NUM_REGIONS];
+	/* The config space read in dwords; cfg_ret[i] is that of the dword at 4 * i. */
+	__u8 cfg[PCI_CFG_SPACE_EXP_SIZE];
+	long cfg_ret[PCI_CFG_SPACE_EXP_SIZE / 4];
+	unsigned int cfg_size;
+};
+
+static int region_info(int fd, __u32 index, struct vfio_region_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->argsz = sizeof(*info);
 	info->index = index;
-	return ioctl(dfd, VFIO_DEVICE_GET_REGION_INFO, info) ? -errno : 0;
+	return ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, info) ? -errno : 0;
 }
 
-static int cmd_info(int dfd)
+/* A region's offset in the device fd; the standard one if the driver did not say. */
+static __u64 region_offset(struct dev *d, unsigned int index)
 {
-	struct vfio_device_info dev = { .argsz = sizeof(dev) };
-	struct vfio_region_info info, cfg;
-	uint32_t i, v;
+	if (index >= VFIO_PCI_NUM_REGIONS || d->region_ret[index])
+		return REGION_OFFSET(index);
+	return d->region[index].offset;
+}
 
-	if (ioctl(dfd, VFIO_DEVICE_GET_INFO, &dev))
-		die("VFIO_DEVICE_GET_INFO");
-	printf("device.flags=0x%x\ndevice.num_regions=%u\ndevice.num_irqs=%u\n",
-	       dev.flags, dev.num_regions, dev.num_irqs);
-	for (i = 0; i < dev.num_regions + 1; i++) {
-		int ret = region_info(dfd, i, &info);
+static __u64 region_size(struct dev *d, unsigned int index)
+{
+	if (index >= VFIO_PCI_NUM_REGIONS || d->region_ret[index])
+		return 0;
+	return d->region[index].size;
+}
 
+/* pread() or pwrite(): the count, or -errno. */
+static long xfer(int fd, bool write, void *buf, size_t len, __u64 off)
+{
+	ssize_t n = write ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
+
+	return n < 0 ? -errno : n;
+}
+
+static long region_rw(struct dev *d, bool write, unsigned int index, __u64 pos,
+		      void *buf, size_t len)
+{
+	return xfer(d->fd, write, buf, len, region_offset(d, index) + pos);
+}
+
+/* One config register of 1, 2 or 4 bytes, little-endian: the count, or -errno. */
+static long cfg_read(struct dev *d, unsigned int pos, unsigned int len, __u32 *val)
+{
+	__u32 v = 0;
+	long n = region_rw(d, false, CFG, pos, &v, len);
+
+	*val = le32toh(v);
+	return n;
+}
+
+static long cfg_write(struct dev *d, unsigned int pos, unsigned int len, __u32 val)
+{
+	__u32 v = htole32(val);
+
+	return region_rw(d, true, CFG, pos, &v, len);
+}
+
+/* The dword at pos read in accesses of width bytes: 4, or the first -errno or short count. */
+static long cfg_read_by(struct dev *d, unsigned int pos, unsigned int width, __u32 *val)
+{
+	unsigned int i;
+	__u32 part;
+	long n;
+
+	*val = 0;
+	for (i = 0; i < 4; i += width) {
+		n = cfg_read(d, pos + i, width, &part);
+		if (n != width)
+			return n < 0 ? n : (long)i + n;
+		*val |= part << (8 * i);
+	}
+	return 4;
+}
+
+static __u32 cfg_dword(struct dev *d, unsigned int pos)
+{
+	__u32 v;
+
+	memcpy(&v, &d->cfg[pos], 4);
+	return le32toh(v);
+}
+
+static void dev_open(struct dev *d, const char *bdf, const char *how)
+{
+	unsigned int i;
+
+	memset(d, 0, sizeof(*d));
+	d->bdf = bdf;
+	d->fd = open_device(bdf, how);
+	d->info.argsz = sizeof(d->info);
+	d->info_ret = ioctl(d->fd, VFIO_DEVICE_GET_INFO, &d->info) ? -errno : 0;
+	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++)
+		d->region_ret[i] = region_info(d->fd, i, &d->region[i]);
+	d->cfg_size = region_size(d, CFG);
+	if (d->cfg_size > sizeof(d->cfg))
+		d->cfg_size = sizeof(d->cfg);
+	for (i = 0; i + 4 <= d->cfg_size; i += 4)
+		d->cfg_ret[i / 4] = region_rw(d, false, CFG, i, &d->cfg[i], 4);
+}
+
+/* All dwords of the config space read. */
+static bool cfg_loaded(struct dev *d)
+{
+	unsigned int i;
+
+	if (!d->cfg_size)
+		return false;
+	for (i = 0; i + 4 <= d->cfg_size; i += 4)
+		if (d->cfg_ret[i / 4] != 4)
+			return false;
+	return true;
+}
+
+/*
+ * A register probed through the config region: the original value read, a value written and
+ * what reads back, the original written back and what reads back then.
+ */
+struct probe {
+	long ret;		/* the last transfer: the count or -errno */
+	const char *step;	/* the step that failed, or NULL */
+	__u32 orig, probed, restored;
+};
+
+static void probe_reg(struct dev *d, unsigned int pos, unsigned int len, __u32 val,
+		      struct probe *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->step = "orig";
+	p->ret = cfg_read(d, pos, len, &p->orig);
+	if (p->ret != len)
+		return;
+	p->step = "write";
+	p->ret = cfg_write(d, pos, len, val);
+	if (p->ret != len)
+		return;
+	p->step = "probed";
+	p->ret = cfg_read(d, pos, len, &p->probed);
+	if (p->ret != len)
+		return;
+	p->step = "restore";
+	p->ret = cfg_write(d, pos, len, p->orig);
+	if (p->ret != len)
+		return;
+	p->step = "restored";
+	p->ret = cfg_read(d, pos, len, &p->restored);
+	if (p->ret != len)
+		return;
+	p->step = NULL;
+}
+
+static void print_probe(const char *key, const char *probed, struct probe *p)
+{
+	const char *what = p->ret < 0 ? "errno" : "count";
+	long num = p->ret < 0 ? -p->ret : p->ret;
+
+	if (p->step && !strcmp(p->step, "orig")) {
+		printf("%s.orig.%s=%ld\n", key, what, num);
+		return;
+	}
+	printf("%s.orig=0x%08x\n", key, p->orig);
+	if (p->step && !strcmp(p->step, "write")) {
+		printf("%s.write.%s=%ld\n", key, what, num);
+		return;
+	}
+	if (p->step && !strcmp(p->step, "probed")) {
+		printf("%s.%s.%s=%ld\n", key, probed, what, num);
+		return;
+	}
+	printf("%s.%s=0x%08x\n", key, probed, p->probed);
+	if (p->step)
+		printf("%s.%s.%s=%ld\n", key, p->step, what, num);
+	else
+		printf("%s.restored=0x%08x\n", key, p->restored);
+}
+
+static void print_value(const char *key, long ret, long want, __u32 val)
+{
+	if (ret == want)
+		printf("%s=0x%08x\n", key, val);
+	else
+		printf("%s.%s=%ld\n", key, ret < 0 ? "errno" : "count", ret < 0 ? -ret : ret);
+}
+
+static int cmd_info(struct dev *d)
+{
+	struct vfio_region_info info;
+	struct probe p;
+	char key[64];
+	unsigned int i, n;
+	__u32 v;
+	long ret;
+
+	if (d->info_ret) {
+		printf("device.errno=%d\n", -d->info_ret);
+		n = VFIO_PCI_NUM_REGIONS;
+	} else {
+		printf("device.flags=0x%x\ndevice.num_regions=%u\ndevice.num_irqs=%u\n",
+		       d->info.flags, d->info.num_regions, d->info.num_irqs);
+		n = d->info.num_regions;
+	}
+	for (i = 0; i < n + 1; i++) {
+		ret = region_info(d->fd, i, &info);
 		if (ret) {
-			printf("region.%u.errno=%d\n", i, -ret);
+			printf("region.%u.errno=%ld\n", i, -ret);
 			continue;
 		}
 		printf("region.%u.flags=0x%x\nregion.%u.size=0x%llx\nregion.%u.offset=0x%llx\n",
 		       i, info.flags, i, (unsigned long long)info.size, i,
 		       (unsigned long long)info.offset);
 	}
-	if (region_info(dfd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg))
-		die("config region info");
-	for (i = 0; i + 4 <= cfg.size; i += 4) {
-		if (pread(dfd, &v, 4, cfg.offset + i) != 4) {
-			printf("config.0x%03x.errno=%d\n", i, errno);
+	for (i = 0; i < VFIO_PCI_NUM_IRQS + 1; i++) {
+		struct vfio_irq_info irq = { .argsz = sizeof(irq), .index = i };
+
+		if (ioctl(d->fd, VFIO_DEVICE_GET_IRQ_INFO, &irq)) {
+			printf("irq.%u.errno=%d\n", i, errno);
 			continue;
 		}
-		printf("config.0x%03x=0x%08x\n", i, v);
+		printf("irq.%u.flags=0x%x\nirq.%u.count=%u\n", i, irq.flags, i, irq.count);
 	}
+
+	for (i = 0; i + 4 <= d->cfg_size; i += 4) {
+		snprintf(key, sizeof(key), "config.0x%03x", i);
+		print_value(key, d->cfg_ret[i / 4], 4, cfg_dword(d, i));
+	}
+	for (i = 0; i < PCI_STD_HEADER_SIZEOF && i < d->cfg_size; i += 4) {
+		snprintf(key, sizeof(key), "config.bytes.0x%03x", i);
+		ret = cfg_read_by(d, i, 1, &v);
+		print_value(key, ret, 4, v);
+	}
+	for (i = 0; i < PCI_STD_HEADER_SIZEOF && i < d->cfg_size; i += 4) {
+		snprintf(key, sizeof(key), "config.words.0x%03x", i);
+		ret = cfg_read_by(d, i, 2, &v);
+		print_value(key, ret, 4, v);
+	}
+
+	for (i = 0; i < NUM_BARS; i++) {
+		snprintf(key, sizeof(key), "sizing.bar%u", i);
+		probe_reg(d, PCI_BASE_ADDRESS_0 + 4 * i, 4, 0xffffffff, &p);
+		print_probe(key, "sized", &p);
+	}
+	probe_reg(d, PCI_ROM_ADDRESS, 4, 0xffffffff, &p);
+	print_probe("sizing.rom", "sized", &p);
+
+	probe_reg(d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY, &p);
+	print_probe("command", "mem_enable", &p);
 	return 0;
 }
 
-/* QEMU's edu device: BAR0 holds an identification register and a liveness check. */
+/* Memory-mapped access that survives SIGBUS: 0, or 1 if the access faulted. */
+static sigjmp_buf bus_jmp;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(bus_jmp, 1);
+}
+
+static int mmio(__u32 *p, __u32 *val, bool write)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	int faulted;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &old);
+	faulted = sigsetjmp(bus_jmp, 1);
+	if (!faulted) {
+		if (write)
+			__atomic_store_n(p, *val, __ATOMIC_RELAXED);
+		else
+			*val = __atomic_load_n(p, __ATOMIC_RELAXED);
+	}
+	sigaction(SIGBUS, &old, NULL);
+	return faulted;
+}
+
+/* mmap() of a device region: the mapping, or NULL with errno set. */
+static void *map(struct dev *d, unsigned int index, __u64 pos, size_t len, int flags)
+{
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, d->fd,
+		       region_offset(d, index) + pos);
+
+	return m == MAP_FAILED ? NULL : m;
+}
+
+static bool bar_present(struct dev *d, unsigned int bar)
+{
+	return region_size(d, bar) != 0;
+}
+
+static bool bar_is_io(struct dev *d, unsigned int bar)
+{
+	return cfg_dword(d, PCI_BASE_ADDRESS_0 + 4 * bar) & PCI_BASE_ADDRESS_SPACE_IO;
+}
+
+static bool bar_mmappable(struct dev *d, unsigned int bar)
+{
+	return !d->region_ret[bar] && (d->region[bar].flags & VFIO_REGION_INFO_FLAG_MMAP);
+}
+
+/* The first memory BAR, or -1. */
+static int first_mem_bar(struct dev *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < NUM_BARS; i++)
+		if (bar_present(d, i) && !bar_is_io(d, i))
+			return i;
+	return -1;
+}
+
+static void check_device_info(struct dev *d)
+{
+	struct vfio_device_info small = { .argsz = offsetof(struct vfio_device_info, num_irqs) };
+	struct {
+		struct vfio_region_info info;
+		__u8 room[64];
+	} big = { .info = { .argsz = sizeof(big), .index = CFG } };
+	struct vfio_region_info info;
+	unsigned int i, bad = 0;
+	long ret;
+	__u32 class;
+
+	result(!d->info_ret && (d->info.flags & VFIO_DEVICE_FLAGS_PCI) &&
+	       d->info.num_regions >= VFIO_PCI_NUM_REGIONS &&
+	       d->info.num_irqs == VFIO_PCI_NUM_IRQS,
+	       "device-info", "VFIO_DEVICE_GET_INFO: a PCI device, %u regions, %u irqs (%s)",
+	       d->info.num_regions, d->info.num_irqs, errname(d->info_ret));
+	ret = ioctl(d->fd, VFIO_DEVICE_GET_INFO, &small) ? -errno : 0;
+	result(ret == -EINVAL, "device-info-argsz",
+	       "VFIO_DEVICE_GET_INFO argsz %u, too small: EINVAL (%s)", small.argsz, errname(ret));
+
+	for (i = 0; i < VFIO_PCI_VGA_REGION_INDEX; i++)
+		if (d->region_ret[i] || d->region[i].offset != REGION_OFFSET(i) ||
+		    d->region[i].index != i)
+			bad |= 1 << i;
+	result(!bad, "region-info", "region info of indexes 0-7, each at index << 40 (bad: 0x%x)",
+	       bad);
+
+	class = cfg_dword(d, PCI_CLASS_REVISION) >> 16;
+	if (cfg_loaded(d) && class != PCI_CLASS_DISPLAY_VGA) {
+		ret = d->region_ret[VFIO_PCI_VGA_REGION_INDEX];
+		result(ret == -EINVAL, "region-info-vga",
+		       "VGA region info of a device that is not VGA: EINVAL (%s)", errname(ret));
+	}
+
+	i = d->info_ret ? VFIO_PCI_NUM_REGIONS : d->info.num_regions;
+	ret = region_info(d->fd, i, &info);
+	result(ret == -EINVAL, "region-info-range",
+	       "region info index %u (num_regions): EINVAL (%s)", i, errname(ret));
+	ret = region_info(d->fd, 0xffffffff, &info);
+	result(ret == -EINVAL, "region-info-range-max",
+	       "region info index 0xffffffff: EINVAL (%s)", errname(ret));
+
+	memset(&info, 0, sizeof(info));
+	info.argsz = offsetof(struct vfio_region_info, offset) + sizeof(info.offset) - 1;
+	info.index = CFG;
+	ret = ioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, &info) ? -errno : 0;
+	result(ret == -EINVAL, "region-info-argsz",
+	       "region info argsz %u, too small: EINVAL (%s)", info.argsz, errname(ret));
+
+	ret = ioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, &big) ? -errno : 0;
+	result(!ret && !d->region_ret[CFG] && big.info.size == d->region[CFG].size &&
+	       big.info.offset == d->region[CFG].offset && big.info.flags == d->region[CFG].flags,
+	       "region-info-argsz-large", "config region info with argsz %zu: the same answer (%s)",
+	       sizeof(big), errname(ret));
+}
+
+static void check_config(struct dev *d)
+{
+	__u32 v, w, flags = d->region[CFG].flags;
+	__u64 end = d->cfg_size;
+	unsigned int i, width;
+	__u8 buf[8];
+	long vendor, device, ret;
+	void *m;
+
+	result(!d->region_ret[CFG] && (end == PCI_CFG_SPACE_SIZE ||
+				       end == PCI_CFG_SPACE_EXP_SIZE) &&
+	       flags == (VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE),
+	       "config-region", "config region: 256 or 4096 bytes, read and write (0x%llx, 0x%x)",
+	       (unsigned long long)end, flags);
+	result(cfg_loaded(d), "config-read", "every dword of the config space reads (%s at 0)",
+	       got(d->cfg_ret[0]));
+	if (!cfg_loaded(d))
+		return;
+	vendor = sysfs_number(d->bdf, "vendor");
+	device = sysfs_number(d->bdf, "device");
+	result(cfg_dword(d, 0) == (__u32)(vendor | device << 16), "config-ids",
+	       "vendor and device ID as in sysfs (0x%08x)", cfg_dword(d, 0));
+
+	for (width = 1; width <= 2; width *= 2) {
+		long bad = -1;
+
+		for (i = 0; i + 4 <= end && bad < 0; i += 4) {
+			ret = cfg_read_by(d, i, width, &v);
+			if (ret != 4 || v != cfg_dword(d, i))
+				bad = i;
+		}
+		result(bad < 0, width == 1 ? "config-bytes" : "config-words",
+		       "the config space read %s agrees with the dword view (first bad: %ld)",
+		       width == 1 ? "byte by byte" : "word by word", bad);
+	}
+
+	ret = region_rw(d, false, CFG, 0, buf, 8);
+	result(ret == 8 && !memcmp(buf, d->cfg, 8), "config-qword",
+	       "8-byte read at 0: both dwords (%s)", got(ret));
+	ret = region_rw(d, false, CFG, 1, buf, 4);
+	result(ret == 4 && !memcmp(buf, d->cfg + 1, 4), "config-unaligned",
+	       "4-byte read at 1 (%s)", got(ret));
+	ret = region_rw(d, false, CFG, 9, buf, 7);
+	result(ret == 7 && !memcmp(buf, d->cfg + 9, 7), "config-unaligned-long",
+	       "7-byte read at 9 (%s)", got(ret));
+
+	ret = region_rw(d, false, CFG, end, buf, 4);
+	result(ret == -EFAULT, "config-read-past-end", "read at the end of config: EFAULT (%s)",
+	       got(ret));
+	ret = region_rw(d, false, CFG, end - 2, buf, 4);
+	result(ret == -EFAULT, "config-read-straddle-end",
+	       "4-byte read 2 bytes before the end of config: EFAULT (%s)", got(ret));
+	v = 0;
+	ret = region_rw(d, true, CFG, end, &v, 4);
+	result(ret == -EFAULT, "config-write-past-end", "write at the end of config: EFAULT (%s)",
+	       got(ret));
+
+	/* Vendor and device ID are read-only: the write is taken and dropped. */
+	ret = cfg_write(d, PCI_VENDOR_ID, 4, ~cfg_dword(d, 0));
+	w = 0;
+	cfg_read(d, PCI_VENDOR_ID, 4, &w);
+	result(ret == 4 && w == cfg_dword(d, 0), "config-write-ids",
+	       "write to vendor and device ID: taken, no effect (%s, 0x%08x)", got(ret), w);
+
+	m = map(d, CFG, 0, page_size, MAP_SHARED);
+	ret = m ? 0 : -errno;
+	result(!m && ret == -EINVAL, "config-mmap", "mmap of the config region: EINVAL (%s)",
+	       errname(ret));
+	if (m)
+		munmap(m, page_size);
+}
+
+/* What C vfio-pci's virtual BAR reads after 0xffffffff was written to it. */
+static __u32 bar_sized(struct dev *d, unsigned int bar, bool *upper)
+{
+	__u32 orig = cfg_dword(d, PCI_BASE_ADDRESS_0 + 4 * bar);
+	__u64 mask;
+
+	if (*upper) {
+		*upper = false;
+		return ~(region_size(d, bar - 1) - 1) >> 32;
+	}
+	if (!bar_present(d, bar))
+		return 0;
+	mask = ~(region_size(d, bar) - 1);
+	if (orig & PCI_BASE_ADDRESS_SPACE_IO)
+		return (__u32)mask | (orig & ~PCI_BASE_ADDRESS_IO_MASK);
+	*upper = orig & PCI_BASE_ADDRESS_MEM_TYPE_64;
+	return (__u32)mask | (orig & ~PCI_BASE_ADDRESS_MEM_MASK);
+}
+
+static void check_sizing(struct dev *d)
+{
+	unsigned int i, bad = 0;
+	bool upper = false;
+	struct probe p;
+	__u32 want;
+
+	if (!cfg_loaded(d))
+		return;
+	for (i = 0; i < NUM_BARS; i++) {
+		want = bar_sized(d, i, &upper);
+		probe_reg(d, PCI_BASE_ADDRESS_0 + 4 * i, 4, 0xffffffff, &p);
+		if (p.step || p.probed != want || p.restored != p.orig ||
+		    p.orig != cfg_dword(d, PCI_BASE_ADDRESS_0 + 4 * i)) {
+			printf("# BAR%u: want 0x%08x, orig 0x%08x, sized 0x%08x, restored 0x%08x",
+			       i, want, p.orig, p.probed, p.restored);
+			printf(", %s %s\n", p.step ?: "done", got(p.ret));
+			bad |= 1 << i;
+		}
+	}
+	result(!bad, "bar-sizing",
+	       "each BAR reads its size mask after 0xffffffff is written, then its value again (bad: 0x%x)",
+	       bad);
+
+	want = region_size(d, ROM) ? ~(region_size(d, ROM) - 1) | PCI_ROM_ADDRESS_ENABLE : 0;
+	probe_reg(d, PCI_ROM_ADDRESS, 4, 0xffffffff, &p);
+	result(!p.step && p.probed == want && p.restored == p.orig, "rom-sizing",
+	       "ROM BAR reads 0x%08x after 0xffffffff is written, then its value again (0x%08x, 0x%08x, %s)",
+	       want, p.probed, p.restored, p.step ?: "ok");
+}
+
+static void check_bars(struct dev *d)
+{
+	unsigned int i, bad_read = 0, bad_end = 0, bad_straddle = 0, bad_wend = 0, bad_unused = 0;
+	__u8 buf[8] = { 0 };
+	__u64 size;
+	long ret;
+	void *m;
+
+	for (i = 0; i < NUM_BARS; i++) {
+		size = region_size(d, i);
+		if (!size) {
+			if (region_rw(d, false, i, 0, buf, 4) != -EINVAL ||
+			    region_rw(d, true, i, 0, buf, 4) != -EINVAL)
+				bad_unused |= 1 << i;
+			m = map(d, i, 0, page_size, MAP_SHARED);
+			if (m || errno != EINVAL)
+				bad_unused |= 1 << i;
+			if (m)
+				munmap(m, page_size);
+			continue;
+		}
+		ret = region_rw(d, false, i, 0, buf, 4);
+		if (ret != 4) {
+			printf("# BAR%u read at 0: %s\n", i, got(ret));
+			bad_read |= 1 << i;
+		}
+		ret = region_rw(d, false, i, size, buf, 4);
+		if (ret != -EINVAL) {
+			printf("# BAR%u read at its size: %s\n", i, got(ret));
+			bad_end |= 1 << i;
+		}
+		ret = region_rw(d, false, i, size - 2, buf, 4);
+		if (ret != 2) {
+			printf("# BAR%u 4-byte read 2 bytes before its end: %s\n", i, got(ret));
+			bad_straddle |= 1 << i;
+		}
+		ret = region_rw(d, true, i, size, buf, 4);
+		if (ret != -EINVAL) {
+			printf("# BAR%u write at its size: %s\n", i, got(ret));
+			bad_wend |= 1 << i;
+		}
+	}
+	result(!bad_read, "bar-read", "4-byte read at 0 of each BAR (bad: 0x%x)", bad_read);
+	result(!bad_end, "bar-read-past-end", "read at the size of each BAR: EINVAL (bad: 0x%x)",
+	       bad_end);
+	result(!bad_straddle, "bar-read-straddle-end",
+	       "4-byte read 2 bytes before the end of each BAR: 2 bytes (bad: 0x%x)", bad_straddle);
+	result(!bad_wend, "bar-write-past-end", "write at the size of each BAR: EINVAL (bad: 0x%x)",
+	       bad_wend);
+	result(!bad_unused, "bar-unused",
+	       "read, write and mmap of each BAR the device does not have: EINVAL (bad: 0x%x)",
+	       bad_unused);
+
+	ret = region_rw(d, false, ROM, 0, buf, 4);
+	if (region_size(d, ROM))
+		result(ret == 4, "rom-read", "read of the ROM (%s)", got(ret));
+	else
+		result(ret == -EINVAL, "rom-read",
+		       "read of a ROM the device does not have: EINVAL (%s)", got(ret));
+	memset(buf, 0, sizeof(buf));
+	ret = region_rw(d, true, ROM, 0, buf, 4);
+	result(ret == -EINVAL, "rom-write", "write to the ROM region: EINVAL (%s)", got(ret));
+	m = map(d, ROM, 0, page_size, MAP_SHARED);
+	ret = m ? 0 : -errno;
+	result(!m && ret == -EINVAL, "rom-mmap", "mmap of the ROM region: EINVAL (%s)",
+	       errname(ret));
+	if (m)
+		munmap(m, page_size);
+
+	if (cfg_loaded(d) && (cfg_dword(d, PCI_CLASS_REVISION) >> 16) != PCI_CLASS_DISPLAY_VGA) {
+		ret = region_rw(d, false, VFIO_PCI_VGA_REGION_INDEX, 0x3c0, buf, 1);
+		result(ret == -EINVAL, "vga-read",
+		       "read of the VGA region of a device that is not VGA: EINVAL (%s)", got(ret));
+	}
+	i = d->info_ret ? VFIO_PCI_NUM_REGIONS : d->info.num_regions;
+	ret = region_rw(d, false, i, 0, buf, 4);
+	result(ret == -EINVAL, "region-missing-read",
+	       "read of region %u (num_regions): EINVAL (%s)", i, got(ret));
+	ret = region_rw(d, true, i, 0, buf, 4);
+	result(ret == -EINVAL, "region-missing-write", "write to region %u: EINVAL (%s)", i,
+	       got(ret));
+	m = map(d, i, 0, page_size, MAP_SHARED);
+	ret = m ? 0 : -errno;
+	result(!m && ret == -EINVAL, "region-missing-mmap", "mmap of region %u: EINVAL (%s)", i,
+	       errname(ret));
+	if (m)
+		munmap(m, page_size);
+}
+
+static void check_mmap(struct dev *d)
+{
+	unsigned int i, bad_map = 0, bad_io = 0, bad_beyond = 0, bad_private = 0, bad_part = 0;
+	__u32 v = 0, w = 0;
+	__u64 size;
+	void *m;
+
+	for (i = 0; i < NUM_BARS; i++) {
+		size = region_size(d, i);
+		if (!size)
+			continue;
+		if (!bar_mmappable(d, i)) {
+			m = map(d, i, 0, page_size, MAP_SHARED);
+			if (m || errno != EINVAL) {
+				printf("# BAR%u without MMAP: mmap %s\n", i, m ? "succeeded" :
+				       errname(errno));
+				bad_io |= 1 << i;
+			}
+			if (m)
+				munmap(m, page_size);
+			continue;
+		}
+		m = map(d, i, 0, size, MAP_SHARED);
+		if (!m) {
+			printf("# BAR%u mmap: %s\n", i, errname(errno));
+			bad_map |= 1 << i;
+		} else {
+			if (region_rw(d, false, i, 0, &v, 4) != 4 || mmio(m, &w, false) || v != w) {
+				printf("# BAR%u dword 0: 0x%08x by pread, 0x%08x by the mapping\n",
+				       i, v, w);
+				bad_map |= 1 << i;
+			}
+			munmap(m, size);
+		}
+		m = map(d, i, 0, size + page_size, MAP_SHARED);
+		if (m || errno != EINVAL)
+			bad_beyond |= 1 << i;
+		if (m)
+			munmap(m, size + page_size);
+		m = map(d, i, (size + page_size - 1) & ~(page_size - 1), page_size, MAP_SHARED);
+		if (m || errno != EINVAL)
+			bad_beyond |= 1 << i;
+		if (m)
+			munmap(m, page_size);
+		m = map(d, i, 0, page_size, MAP_PRIVATE);
+		if (m || errno != EINVAL)
+			bad_private |= 1 << i;
+		if (m)
+			munmap(m, page_size);
+		if (size >= 2 * (__u64)page_size) {
+			m = map(d, i, page_size, page_size, MAP_SHARED);
+			if (!m)
+				bad_part |= 1 << i;
+			else
+				munmap(m, page_size);
+		}
+	}
+	result(!bad_map, "bar-mmap",
+	       "mmap of each BAR with the MMAP flag; dword 0 reads as through pread (bad: 0x%x)",
+	       bad_map);
+	result(!bad_io, "bar-mmap-not-mmappable",
+	       "mmap of each BAR without the MMAP flag (as I/O BARs): EINVAL (bad: 0x%x)", bad_io);
+	result(!bad_beyond, "bar-mmap-beyond",
+	       "mmap a page longer than a BAR, or starting at its end: EINVAL (bad: 0x%x)",
+	       bad_beyond);
+	result(!bad_private, "bar-mmap-private", "MAP_PRIVATE mmap of a BAR: EINVAL (bad: 0x%x)",
+	       bad_private);
+	result(!bad_part, "bar-mmap-offset",
+	       "mmap of the second page of each BAR of two pages or more (bad: 0x%x)", bad_part);
+}
+
+/*
+ * With memory decode off in the command register, C vfio-pci refuses BAR access by read and
+ * write with EIO and zaps the BAR's mappings, whose next access gets SIGBUS.
+ */
+static void check_memory_enable(struct dev *d)
+{
+	int bar = first_mem_bar(d);
+	__u32 cmd = 0, v = 0, w = 0;
+	__u64 size;
+	long ret;
+	void *m = NULL;
+
+	if (bar < 0 || !cfg_loaded(d))
+		return;
+	size = region_size(d, bar);
+	cfg_read(d, PCI_COMMAND, 2, &cmd);
+	ret = cfg_write(d, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY);
+	cfg_read(d, PCI_COMMAND, 2, &v);
+	result(ret == 2 && (v & PCI_COMMAND_MEMORY), "command-memory",
+	       "memory enable set in the command register reads back (0x%04x)", v);
+
+	if (bar_mmappable(d, bar)) {
+		m = map(d, bar, 0, size, MAP_SHARED);
+		if (m && mmio(m, &w, false)) {
+			munmap(m, size);
+			m = NULL;
+		}
+	}
+	cfg_write(d, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY);
+	ret = region_rw(d, false, bar, 0, &v, 4);
+	result(ret == -EIO, "bar-read-memory-off",
+	       "read of BAR%d with memory decode off: EIO (%s)", bar, got(ret));
+	if (m)
+		result(mmio(m, &w, false) == 1, "bar-mmap-memory-off",
+		       "access through a mapping of BAR%d with memory decode off: SIGBUS", bar);
+
+	cfg_write(d, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY);
+	ret = region_rw(d, false, bar, 0, &v, 4);
+	result(ret == 4 && (!m || (!mmio(m, &w, false) && v == w)), "bar-memory-on-again",
+	       "BAR%d answers again once memory decode is back on (%s)", bar, got(ret));
+	if (m)
+		munmap(m, size);
+}
+
+static void check_reset(struct dev *d)
+{
+	bool flag = !d->info_ret && (d->info.flags & VFIO_DEVICE_FLAGS_RESET);
+	long ret = ioctl(d->fd, VFIO_DEVICE_RESET) ? -errno : 0;
+	__u32 v = 0;
+
+	if (flag)
+		result(!ret, "reset", "VFIO_DEVICE_RESET, with the RESET flag (%s)", errname(ret));
+	else
+		result(ret == -EINVAL, "reset",
+		       "VFIO_DEVICE_RESET without the RESET flag: EINVAL (%s)", errname(ret));
+	if (!cfg_loaded(d))
+		return;
+	ret = cfg_read(d, 0, 4, &v);
+	result(ret == 4 && v == cfg_dword(d, 0), "after-reset-config",
+	       "config space reads after the reset (0x%08x)", v);
+}
+
+static void check_irq_info(struct dev *d)
+{
+	struct vfio_irq_info irq = { .argsz = sizeof(irq), .index = VFIO_PCI_NUM_IRQS };
+	long ret = ioctl(d->fd, VFIO_DEVICE_GET_IRQ_INFO, &irq) ? -errno : 0;
+
+	result(ret == -EINVAL, "irq-info-range", "IRQ info index %u: EINVAL (%s)", irq.index,
+	       errname(ret));
+	irq.argsz = offsetof(struct vfio_irq_info, count) + sizeof(irq.count) - 1;
+	irq.index = VFIO_PCI_INTX_IRQ_INDEX;
+	ret = ioctl(d->fd, VFIO_DEVICE_GET_IRQ_INFO, &irq) ? -errno : 0;
+	result(ret == -EINVAL, "irq-info-argsz", "IRQ info argsz %u, too small: EINVAL (%s)",
+	       irq.argsz, errname(ret));
+}
+
+static void check_generic(struct dev *d)
+{
+	check_device_info(d);
+	check_irq_info(d);
+	check_config(d);
+	check_sizing(d);
+	check_bars(d);
+	check_mmap(d);
+	check_memory_enable(d);
+}
+
+/* QEMU's edu device, BAR0 (hw/misc/edu.c). */
 #define EDU_IDENT 0x00
 #define EDU_LIVENESS 0x04
+#define EDU_FACTORIAL 0x08
+#define EDU_STATUS 0x20
+#define EDU_STATUS_COMPUTING 0x01
+#define EDU_IRQ_STATUS 0x24
+#define EDU_BAR0_SIZE 0x100000
 
-static int cmd_edu(int dfd)
+static __u32 edu_read(struct dev *d, unsigned int reg, long *ret)
 {
-	struct vfio_region_info bar0, info;
-	uint32_t v, w;
-	ssize_t n;
+	__u32 v = 0;
 
-	result(!region_info(dfd, VFIO_PCI_BAR0_REGION_INDEX, &bar0), "BAR0 region info");
-	result(bar0.size == 1 << 20, "BAR0 is 1 MiB (0x%llx)", (unsigned long long)bar0.size);
+	*ret = region_rw(d, false, VFIO_PCI_BAR0_REGION_INDEX, reg, &v, 4);
+	return v;
+}
 
-	n = pread(dfd, &v, 4, bar0.offset + EDU_IDENT);
-	result(n == 4 && (v & 0xffff) == 0x00ed, "BAR0 identification register (0x%08x)", v);
+static long edu_write(struct dev *d, unsigned int reg, __u32 v)
+{
+	return region_rw(d, true, VFIO_PCI_BAR0_REGION_INDEX, reg, &v, 4);
+}
 
-	w = 0x12345678;
-	n = pwrite(dfd, &w, 4, bar0.offset + EDU_LIVENESS);
-	result(n == 4, "BAR0 liveness write");
-	n = pread(dfd, &v, 4, bar0.offset + EDU_LIVENESS);
-	result(n == 4 && v == ~w, "BAR0 liveness reads back the inverse (0x%08x)", v);
+/* Liveness through pread/pwrite: the register reads back the inverse of what was written. */
+static void edu_liveness(struct dev *d, const char *name, const char *when, __u32 w)
+{
+	long wret, ret;
+	__u32 v;
 
-	/* Bad input gets the errno C vfio-pci gives, and the device keeps working. */
-	result(region_info(dfd, 1000, &info) == -EINVAL, "region index out of range: EINVAL");
-	memset(&info, 0, sizeof(info));
-	info.argsz = 8;
-	result(ioctl(dfd, VFIO_DEVICE_GET_REGION_INFO, &info) && errno == EINVAL,
-	       "region info argsz too small: EINVAL");
-	n = pread(dfd, &v, 4, bar0.offset + bar0.size);
-	result(n < 0 && errno == EINVAL, "read past the end of BAR0: EINVAL");
-	n = pread(dfd, &v, 4, REGION_OFFSET(VFIO_PCI_NUM_REGIONS + 7));
-	result(n < 0 && errno == EINVAL, "read of a region that does not exist: EINVAL");
-	n = pread(dfd, &v, 4, bar0.offset + EDU_IDENT);
-	result(n == 4 && (v & 0xffff) == 0x00ed, "device still answers after bad input");
-	return failures ? 1 : 0;
+	wret = edu_write(d, EDU_LIVENESS, w);
+	v = edu_read(d, EDU_LIVENESS, &ret);
+	result(wret == 4 && ret == 4 && v == ~w, name,
+	       "BAR0 liveness%s: 0x%08x written, the inverse reads back (%s, %s, 0x%08x)", when, w,
+	       got(wret), got(ret), v);
+}
+
+static void edu_mmap_liveness(struct dev *d, __u32 *bar0, const char *name,
+			      const char *when, __u32 w)
+{
+	__u32 v = 0, p;
+	int fault;
+	long ret;
+
+	fault = mmio(bar0 + EDU_LIVENESS / 4, &w, true);
+	fault |= mmio(bar0 + EDU_LIVENESS / 4, &v, false);
+	p = edu_read(d, EDU_LIVENESS, &ret);
+	result(!fault && v == ~w && ret == 4 && p == ~w, name,
+	       "BAR0 liveness through the mapping%s: 0x%08x written, the inverse reads back through the mapping and pread (0x%08x, 0x%08x%s)",
+	       when, w, v, p, fault ? ", SIGBUS" : "");
+}
+
+static void check_edu(struct dev *d)
+{
+	struct vfio_region_info *bar0 = &d->region[VFIO_PCI_BAR0_REGION_INDEX];
+	__u32 flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
+		VFIO_REGION_INFO_FLAG_MMAP;
+	__u32 *map0 = NULL;
+	struct timespec ms = { .tv_nsec = 1000000 };
+	__u32 v, w, status;
+	long ret, wret;
+	__u64 q = 0;
+	int i;
+
+	result(!d->region_ret[0] && bar0->size == EDU_BAR0_SIZE && bar0->flags == flags, "edu-bar0",
+	       "BAR0 region: 1 MiB, read, write and mmap (0x%llx, 0x%x)",
+	       (unsigned long long)bar0->size, bar0->flags);
+
+	v = edu_read(d, EDU_IDENT, &ret);
+	result(ret == 4 && (v & 0xff) == 0xed, "edu-ident", "BAR0 identification register (0x%08x)",
+	       v);
+	edu_liveness(d, "edu-liveness", "", 0x12345678);
+
+	v = edu_read(d, EDU_IRQ_STATUS, &ret);
+	result(ret == 4 && v == 0, "edu-irq-status", "interrupt status register reads 0 (0x%08x)",
+	       v);
+	status = 0;
+	wret = edu_write(d, EDU_FACTORIAL, 5);
+	for (i = 0; i < 1000; i++) {
+		status = edu_read(d, EDU_STATUS, &ret);
+		if (ret != 4 || !(status & EDU_STATUS_COMPUTING))
+			break;
+		nanosleep(&ms, NULL);
+	}
+	v = edu_read(d, EDU_FACTORIAL, &ret);
+	result(wret == 4 && ret == 4 && v == 120 && !(status & EDU_STATUS_COMPUTING),
+	       "edu-factorial", "factorial of 5 computed by the card: 120 (%u, status 0x%x)", v,
+	       status);
+
+	/* BAR access the device does not serve in 4 bytes still goes through C vfio-pci. */
+	ret = region_rw(d, false, VFIO_PCI_BAR0_REGION_INDEX, EDU_IDENT, &q, 8);
+	result(ret == 8, "edu-qword", "8-byte read at BAR0 0: 8 bytes (%s, 0x%016llx)", got(ret),
+	       (unsigned long long)q);
+	v = 0;
+	ret = region_rw(d, false, VFIO_PCI_BAR0_REGION_INDEX, EDU_IDENT + 1, &v, 4);
+	result(ret == 4, "edu-unaligned", "4-byte read at BAR0 1: 4 bytes (%s, 0x%08x)", got(ret),
+	       v);
+
+	if (bar_mmappable(d, 0)) {
+		map0 = map(d, 0, 0, EDU_BAR0_SIZE, MAP_SHARED);
+		ret = map0 ? 0 : -errno;
+	} else {
+		ret = -EPERM;
+	}
+	result(!!map0, "edu-mmap", "mmap of BAR0 at its region offset (%s)",
+	       ret == -EPERM ? "no MMAP flag" : errname(ret));
+	if (map0) {
+		v = 0;
+		i = mmio(map0 + EDU_IDENT / 4, &v, false);
+		result(!i && (v & 0xff) == 0xed, "edu-mmap-ident",
+		       "BAR0 identification register through the mapping (0x%08x)", v);
+		edu_mmap_liveness(d, map0, "edu-mmap-liveness", "", 0x0badcafe);
+		w = 0x5a5aa5a5;
+		wret = edu_write(d, EDU_LIVENESS, w);
+		v = 0;
+		i = mmio(map0 + EDU_LIVENESS / 4, &v, false);
+		result(wret == 4 && !i && v == ~w, "edu-pwrite-mmap-read",
+		       "BAR0 liveness written by pwrite, read through the mapping (0x%08x)", v);
+	}
+
+	check_reset(d);
+	edu_liveness(d, "edu-after-reset", " after the reset", 0xdeadbeef);
+	if (map0) {
+		edu_mmap_liveness(d, map0, "edu-mmap-after-reset", " after the reset", 0x600dd00d);
+		munmap(map0, EDU_BAR0_SIZE);
+	}
+
+	v = edu_read(d, EDU_IDENT, &ret);
+	result(ret == 4 && (v & 0xff) == 0xed, "edu-still-answers",
+	       "device still answers after all of the above (0x%08x)", v);
 }
 
 int main(int argc, char **argv)
 {
-	int dfd;
+	struct dev *d;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: %s info|edu <bdf> group|cdev\n", argv[0]);
+		fprintf(stderr, "usage: %s info|generic|edu <bdf> group|cdev\n", argv[0]);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	dfd = open_device(argv[2], argv[3]);
+	page_size = sysconf(_SC_PAGESIZE);
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		die("calloc");
+	if (strcmp(argv[1], "info") && strcmp(argv[1], "generic") && strcmp(argv[1], "edu")) {
+		fprintf(stderr, "unknown command %s\n", argv[1]);
+		return 2;
+	}
+	dev_open(d, argv[2], argv[3]);
 	if (!strcmp(argv[1], "info"))
-		return cmd_info(dfd);
+		return cmd_info(d);
+	check_generic(d);
 	if (!strcmp(argv[1], "edu"))
-		return cmd_edu(dfd);
-	fprintf(stderr, "unknown command %s\n", argv[1]);
-	return 2;
+		check_edu(d);
+	else
+		check_reset(d);
+	return failures ? 1 : 0;
 }
