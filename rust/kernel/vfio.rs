@@ -649,6 +649,11 @@ impl RegionInfo {
         self.0.flags = flags;
     }
 
+    /// The region's `VFIO_REGION_INFO_FLAG_*` flags, as set so far.
+    pub fn flags(&self) -> u32 {
+        self.0.flags
+    }
+
     /// Sets the region's size in bytes.
     pub fn set_size(&mut self, size: u64) {
         self.0.size = size;
@@ -665,6 +670,15 @@ impl RegionInfo {
 pub struct InfoCaps(bindings::vfio_info_cap);
 
 impl InfoCaps {
+    /// Appends a capability that is only a header: identifier `id`, version `version`.
+    pub fn add_header(&mut self, id: u16, version: u16) -> Result {
+        let len = mem::size_of::<bindings::vfio_info_cap_header>();
+        // SAFETY: `self.0` is the core's capability chain; `vfio_info_cap_add()` grows it by
+        // `len` bytes and fills in the header.
+        from_err_ptr(unsafe { bindings::vfio_info_cap_add(&mut self.0, len, id, version) })?;
+        Ok(())
+    }
+
     /// Appends a capability with identifier `id`, version `version` and the body `body`.
     ///
     /// `T` is the capability's uAPI structure without its `struct vfio_info_cap_header`.
@@ -732,6 +746,12 @@ pub mod uapi {
     pub const REGION_INFO_FLAG_WRITE: u32 = bindings::VFIO_REGION_INFO_FLAG_WRITE;
     /// `VFIO_REGION_INFO_FLAG_MMAP`.
     pub const REGION_INFO_FLAG_MMAP: u32 = bindings::VFIO_REGION_INFO_FLAG_MMAP;
+
+    /// `VFIO_REGION_INFO_CAP_MSIX_MAPPABLE`: the BAR holding the MSI-X table may be mmapped
+    /// whole.
+    // CAST: a small capability ID.
+    pub const REGION_INFO_CAP_MSIX_MAPPABLE: u16 =
+        bindings::VFIO_REGION_INFO_CAP_MSIX_MAPPABLE as u16;
 
     /// Region index of BAR 0; BARs 1 to 5 follow.
     pub const PCI_BAR0_REGION_INDEX: u32 = bindings::VFIO_PCI_BAR0_REGION_INDEX;

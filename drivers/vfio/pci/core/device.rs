@@ -48,6 +48,23 @@ const DENYLIST: [(u16, u16); 8] = [
     (0x8086, 0x0cfe),
 ];
 
+/// Runs `f` with the function's memory decoding on, turning it on for the call if userspace
+/// left it off (the ROM can only be read with memory decoding on).
+fn with_memory_enabled<R>(pdev: &pci::Device<Bound>, f: impl FnOnce() -> R) -> Result<R> {
+    // CAST: a small register offset.
+    let command = bindings::PCI_COMMAND as usize;
+    let cmd = pdev.user_read_config(command, 2)?;
+    let mem = bindings::PCI_COMMAND_MEMORY;
+    if cmd & mem == 0 {
+        pdev.user_write_config(command, 2, cmd | mem)?;
+    }
+    let r = f();
+    if cmd & mem == 0 {
+        pdev.user_write_config(command, 2, cmd)?;
+    }
+    Ok(r)
+}
+
 /// The real configuration space of a bound function, accessed as userspace would.
 struct PciHw<'a>(&'a pci::Device<Bound>);
 
@@ -457,25 +474,41 @@ impl VfioPciCoreDevice {
         unsafe { fault.insert_pfn((start + off) >> PAGE_SHIFT) }
     }
 
-    /// Handles `VFIO_DEVICE_GET_REGION_INFO` for the fixed vfio-pci regions.
-    pub fn region_info(&self, info: &mut vfio::RegionInfo) -> Result {
+    /// Handles `VFIO_DEVICE_GET_REGION_INFO` for the fixed vfio-pci regions, as C vfio-pci
+    /// does: BARs (mmap-able ones with the `MSIX_MAPPABLE` capability if they hold the MSI-X
+    /// table), the ROM if its image is valid (sized as its BAR), the config space.
+    pub fn region_info(
+        &self,
+        parent: &device::Device<Bound>,
+        info: &mut vfio::RegionInfo,
+        caps: &mut vfio::InfoCaps,
+    ) -> Result {
+        let pdev = bound(parent)?;
         let index = info.index();
         match index {
             uapi::PCI_BAR0_REGION_INDEX..=uapi::PCI_BAR5_REGION_INDEX => {
-                self.bar_info(index, info)?
+                self.bar_info(index, info)?;
+                let msix_bar = Option::as_ref(&*self.open.lock())
+                    .and_then(|open| open.msix)
+                    // CAST: a BAR index below 6.
+                    .is_some_and(|m| m.bar == index as usize);
+                if msix_bar && info.flags() & uapi::REGION_INFO_FLAG_MMAP != 0 {
+                    caps.add_header(uapi::REGION_INFO_CAP_MSIX_MAPPABLE, 1)?;
+                }
             }
             uapi::PCI_ROM_REGION_INDEX => {
-                let len = self.pdev.rom_len();
-                info.set_size(len);
-                info.set_flags(if len == 0 {
-                    0
-                } else {
+                let valid = pdev.rom_start() != 0
+                    && with_memory_enabled(pdev, || pdev.map_rom().is_some())?;
+                info.set_size(if valid { pdev.rom_len() } else { 0 });
+                info.set_flags(if valid {
                     uapi::REGION_INFO_FLAG_READ
+                } else {
+                    0
                 });
             }
             uapi::PCI_CONFIG_REGION_INDEX => {
                 // CAST: the configuration space is 256 or 4096 bytes.
-                info.set_size(self.pdev.cfg_size().into_raw() as u64);
+                info.set_size(pdev.cfg_size().into_raw() as u64);
                 info.set_flags(uapi::REGION_INFO_FLAG_READ | uapi::REGION_INFO_FLAG_WRITE);
             }
             // No VGA support yet, and no device-specific regions: C answers EINVAL for both.
@@ -563,15 +596,23 @@ impl VfioPciCoreDevice {
                 access.store(&bounce)?;
                 Ok(count)
             }
-            uapi::PCI_BAR0_REGION_INDEX..=uapi::PCI_BAR5_REGION_INDEX => {
-                // CAST: `index` is a BAR index below 6.
-                let bar = index as usize;
-                let len = pdev.resource_len(index)?;
-                if pdev.resource_start(index)? == 0 || pos >= len {
+            uapi::PCI_BAR0_REGION_INDEX..=uapi::PCI_ROM_REGION_INDEX => {
+                let rom = index == uapi::PCI_ROM_REGION_INDEX;
+                if rom && access.is_write() {
                     return Err(EINVAL);
                 }
-                if !pdev.resource_flags(index)?.is_mem() {
-                    // I/O port BARs are not implemented yet.
+                let len = if rom {
+                    if pdev.rom_start() == 0 {
+                        0
+                    } else {
+                        pdev.rom_len()
+                    }
+                } else if pdev.resource_start(index)? == 0 {
+                    0
+                } else {
+                    pdev.resource_len(index)?
+                };
+                if pos >= len {
                     return Err(EINVAL);
                 }
                 // CAST: the user's count fits in `u64`, the result is at most that count.
@@ -586,7 +627,8 @@ impl VfioPciCoreDevice {
                         let mut guard = self.open.lock();
                         let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
                         // CAST: `done` fits in `u64`.
-                        bar_rw(open, pdev, bar, pos + done as u64, buf, access.is_write())?;
+                        let at = pos + done as u64;
+                        region_rw(open, pdev, index, len, at, buf, access.is_write())?;
                     }
                     access.store(buf)?;
                     done += n;
@@ -697,66 +739,130 @@ fn apply_effects(
     }
 }
 
-/// Reads or writes `buf` at `pos` of memory BAR `bar`, in naturally aligned accesses of up
-/// to 8 bytes, as C vfio-pci does. The MSI-X table reads as all ones and ignores writes.
-fn bar_rw(
+/// Reads or writes `buf` at `pos` of BAR or ROM region `index`, of `len` bytes, as C vfio-pci
+/// does: memory BARs in naturally aligned accesses of up to 8 bytes, I/O port BARs and the ROM
+/// of up to 4. The MSI-X table, and the ROM BAR past its image, read as all ones and ignore
+/// writes. Memory regions need memory decoding on (`EIO` otherwise).
+fn region_rw(
     open: &mut Open,
     pdev: &pci::Device<Bound>,
-    bar: usize,
+    index: u32,
+    len: u64,
     pos: u64,
     buf: &mut [u8],
     write: bool,
 ) -> Result {
+    if index == uapi::PCI_ROM_REGION_INDEX {
+        if !open.vconfig.memory_enabled() {
+            return Err(EIO);
+        }
+        let rom = pdev.map_rom().ok_or(ENOMEM)?;
+        // CAST: the ROM image is smaller than the ROM BAR, which fits in `u64`.
+        let hole = Some((rom.size() as u64, len));
+        return io_loop(
+            pos,
+            buf,
+            write,
+            hole,
+            4,
+            |off, width| rom.read(usize::try_from(off)?, width).map(u64::from),
+            |_, _, _| Err(EINVAL),
+        );
+    }
+    // CAST: `index` is a BAR index below 6.
+    let bar = index as usize;
+    let msix = open.msix.filter(|m| m.bar == bar).map(|m| (m.start, m.end));
+    if pdev.resource_flags(index)?.is_io() {
+        return io_loop(
+            pos,
+            buf,
+            write,
+            msix,
+            4,
+            |off, width| pdev.io_port_read(index, off, width).map(u64::from),
+            // CAST: truncating to the access width, at most 4 bytes.
+            |off, width, v| pdev.io_port_write(index, off, width, v as u32),
+        );
+    }
     if !open.vconfig.memory_enabled() {
         return Err(EIO);
     }
-    let msix = open.msix.filter(|m| m.bar == bar);
     let io = open.bar(pdev, bar)?;
+    io_loop(
+        pos,
+        buf,
+        write,
+        msix,
+        8,
+        |off, width| {
+            let off = usize::try_from(off)?;
+            Ok(match width {
+                8 => io.try_read64(off)?,
+                4 => io.try_read32(off)?.into(),
+                2 => io.try_read16(off)?.into(),
+                _ => io.try_read8(off)?.into(),
+            })
+        },
+        |off, width, v| {
+            let off = usize::try_from(off)?;
+            // CAST: truncating to the access width.
+            match width {
+                8 => io.try_write64(v, off),
+                4 => io.try_write32(v as u32, off),
+                2 => io.try_write16(v as u16, off),
+                _ => io.try_write8(v as u8, off),
+            }
+        },
+    )
+}
+
+/// Transfers `buf` at `pos` of a region in C vfio-pci's accesses: the widest naturally aligned
+/// one (up to `max` bytes) that does not reach into `hole`, a range that reads as all ones and
+/// ignores writes.
+fn io_loop(
+    pos: u64,
+    buf: &mut [u8],
+    write: bool,
+    hole: Option<(u64, u64)>,
+    max: usize,
+    read: impl Fn(u64, usize) -> Result<u64>,
+    write_fn: impl Fn(u64, usize, u64) -> Result,
+) -> Result {
     let mut done = 0;
     while done < buf.len() {
         // CAST: `done` fits in `u64`.
-        let at = pos + done as u64;
-        let off = usize::try_from(at)?;
+        let off = pos + done as u64;
         let left = buf.len() - done;
-        let width = if left >= 8 && off % 8 == 0 {
-            8
-        } else if left >= 4 && off % 4 == 0 {
-            4
-        } else if left >= 2 && off % 2 == 0 {
-            2
-        } else {
-            1
+        // CAST (below): distances within a buffer of at most `BOUNCE` bytes.
+        let fillable = match hole {
+            Some((start, _)) if off < start => left.min((start - off) as usize),
+            Some((_, end)) if off < end => 0,
+            _ => left,
         };
-        // CAST: `width` fits in `u64`.
-        let in_msix = msix.is_some_and(|m| at < m.end && at + width as u64 > m.start);
-        let bytes = &mut buf[done..done + width];
-        if write {
-            let mut b = [0u8; 8];
-            b[..width].copy_from_slice(bytes);
-            let v = u64::from_le_bytes(b);
-            if !in_msix {
-                // CAST: truncating to the access width.
-                match width {
-                    8 => io.try_write64(v, off)?,
-                    4 => io.try_write32(v as u32, off)?,
-                    2 => io.try_write16(v as u16, off)?,
-                    _ => io.try_write8(v as u8, off)?,
-                }
+        let bytes;
+        if fillable == 0 {
+            let end = hole.map_or(off, |(_, end)| end);
+            let n = left.min((end - off) as usize);
+            bytes = &mut buf[done..done + n];
+            if !write {
+                bytes.fill(0xff);
             }
         } else {
-            let v: u64 = if in_msix {
-                u64::MAX
+            let width = [8, 4, 2, 1]
+                .into_iter()
+                .find(|w| *w <= max && fillable >= *w && off % (*w as u64) == 0)
+                .unwrap_or(1);
+            bytes = &mut buf[done..done + width];
+            if write {
+                let mut b = [0u8; 8];
+                b[..width].copy_from_slice(bytes);
+                write_fn(off, width, u64::from_le_bytes(b))?;
             } else {
-                match width {
-                    8 => io.try_read64(off)?,
-                    4 => io.try_read32(off)?.into(),
-                    2 => io.try_read16(off)?.into(),
-                    _ => io.try_read8(off)?.into(),
-                }
-            };
-            bytes.copy_from_slice(&v.to_le_bytes()[..width]);
+                let v = read(off, width)?;
+                bytes.copy_from_slice(&v.to_le_bytes()[..width]);
+            }
         }
-        done += width;
+        done += bytes.len();
     }
     Ok(())
 }

@@ -55,9 +55,9 @@ pub trait VfioPciOps: Sized + Send + Sync + 'static {
     fn region_info(
         dev: &Registered<Self>,
         info: &mut vfio::RegionInfo,
-        _caps: &mut vfio::InfoCaps,
+        caps: &mut vfio::InfoCaps,
     ) -> Result {
-        dev.core().region_info(info)
+        dev.core().region_info(dev.parent(), info, caps)
     }
 
     /// A read of the device file.
