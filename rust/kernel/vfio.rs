@@ -753,6 +753,10 @@ pub mod uapi {
     pub const REGION_INFO_CAP_MSIX_MAPPABLE: u16 =
         bindings::VFIO_REGION_INFO_CAP_MSIX_MAPPABLE as u16;
 
+    /// `VFIO_REGION_INFO_CAP_TYPE`: the type and subtype of a device-specific region.
+    // CAST: a small capability ID.
+    pub const REGION_INFO_CAP_TYPE: u16 = bindings::VFIO_REGION_INFO_CAP_TYPE as u16;
+
     /// Region index of BAR 0; BARs 1 to 5 follow.
     pub const PCI_BAR0_REGION_INDEX: u32 = bindings::VFIO_PCI_BAR0_REGION_INDEX;
     /// Region index of BAR 5.

@@ -480,6 +480,9 @@ pub(crate) struct Effects {
     pub(crate) flr: bool,
     /// The command register was written: memory decoding may have changed.
     pub(crate) command: bool,
+    /// The PCIe maximum read request size userspace chose, in bytes: the hardware gets it,
+    /// but never below the maximum payload size.
+    pub(crate) readrq: Option<u32>,
 }
 
 /// The layout of the function's MSI capability.
@@ -911,6 +914,7 @@ impl VConfig {
                     self.default_write(hw, perms, pos, offset, width, val)?;
                     return Ok(effects);
                 }
+                let readrq = get(&self.vconfig, start + EXP_DEVCTL, 2) & EXP_READRQ;
                 self.default_write(hw, perms, pos, offset, width, val)?;
                 match cap {
                     bindings::PCI_CAP_ID_PM if offset == PM_CTRL => {
@@ -921,15 +925,24 @@ impl VConfig {
                         self.msi_flags_fixup(hw, start)?;
                     }
                     bindings::PCI_CAP_ID_EXP => {
+                        let flr = bindings::PCI_EXP_DEVCTL_BCR_FLR;
                         let ctrl = get(&self.vconfig, start + EXP_DEVCTL, 2);
-                        if ctrl & bindings::PCI_EXP_DEVCTL_BCR_FLR != 0 {
+                        if ctrl & flr != 0 {
+                            // The bit always reads as zero, whether the reset happens or not.
+                            put(&mut self.vconfig, start + EXP_DEVCTL, 2, ctrl & !flr);
                             let cap = hw.read(start + bindings::PCI_EXP_DEVCAP as usize, 4)?;
                             effects.flr = cap & bindings::PCI_EXP_DEVCAP_FLR != 0;
                         }
+                        if ctrl & EXP_READRQ != readrq {
+                            effects.readrq = Some(128 << ((ctrl & EXP_READRQ) >> 12));
+                        }
                     }
                     bindings::PCI_CAP_ID_AF => {
+                        let flr = bindings::PCI_AF_CTRL_FLR;
                         let ctrl = u32::from(self.vconfig[start + AF_CTRL]);
-                        if ctrl & bindings::PCI_AF_CTRL_FLR != 0 {
+                        if ctrl & flr != 0 {
+                            // CAST: the control register is a byte.
+                            self.vconfig[start + AF_CTRL] = (ctrl & !flr) as u8;
                             let cap = hw.read(start + AF_CAP, 1)?;
                             effects.flr = cap & bindings::PCI_AF_CAP_FLR != 0
                                 && cap & bindings::PCI_AF_CAP_TP != 0;
@@ -1128,6 +1141,7 @@ const MSI_FLAGS: usize = bindings::PCI_MSI_FLAGS as usize;
 const PM_PMC: usize = bindings::PCI_PM_PMC as usize;
 const PM_CTRL: usize = bindings::PCI_PM_CTRL as usize;
 const EXP_DEVCTL: usize = bindings::PCI_EXP_DEVCTL as usize;
+const EXP_READRQ: u32 = bindings::PCI_EXP_DEVCTL_READRQ;
 const AF_CAP: usize = bindings::PCI_AF_CAP as usize;
 const AF_CTRL: usize = bindings::PCI_AF_CTRL as usize;
 

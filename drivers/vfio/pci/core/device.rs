@@ -31,6 +31,11 @@ use crate::{
         VConfig,
         NUM_BARS, //
     },
+    region::{
+        DevRegion,
+        DevRegionEntry,
+        DevRegionInfo, //
+    },
     region_offset,
     split_offset, //
 };
@@ -99,9 +104,17 @@ struct Open {
     msix: Option<MsixTable>,
     /// Userspace put the function in D3hot through its PM capability.
     low_power: bool,
+    /// Device-specific regions registered by the driver, after the fixed ones.
+    regions: KVec<DevRegionEntry>,
 }
 
 impl Open {
+    /// Whether userspace may access the function's memory: decoding on in the virtual command
+    /// register, and not put in D3hot.
+    fn memory_enabled(&self) -> bool {
+        self.vconfig.memory_enabled() && !self.low_power
+    }
+
     /// Returns the mapping of memory BAR `bar`, requesting and mapping it on first use.
     fn bar<'a>(&'a mut self, pdev: &'a pci::Device<Bound>, bar: usize) -> Result<&'a pci::Bar<'a>> {
         let slot = self.bars.get_mut(bar).ok_or(EINVAL)?;
@@ -177,6 +190,25 @@ impl VfioPciCoreDevice {
         Err(EINVAL)
     }
 
+    /// Adds a device-specific region for the rest of this open of the device, after the fixed
+    /// regions and those registered before; returns its region index. `EINVAL` if the device
+    /// is not open, `ENOSPC` past 64 regions.
+    pub fn register_dev_region(
+        &self,
+        info: DevRegionInfo,
+        ops: KBox<dyn DevRegion>,
+    ) -> Result<u32> {
+        let mut guard = self.open.lock();
+        let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
+        if open.regions.len() >= MAX_DEV_REGIONS {
+            return Err(ENOSPC);
+        }
+        open.regions
+            .push(DevRegionEntry { info, ops }, GFP_KERNEL)?;
+        // CAST: bounded by `MAX_DEV_REGIONS`.
+        Ok(uapi::PCI_NUM_REGIONS + open.regions.len() as u32 - 1)
+    }
+
     /// Returns the PCI function.
     pub fn pdev(&self) -> &pci::Device {
         &self.pdev
@@ -222,6 +254,7 @@ impl VfioPciCoreDevice {
             reset_works,
             msix,
             low_power: false,
+            regions: KVec::new(),
         });
         Ok(())
     }
@@ -247,27 +280,36 @@ impl VfioPciCoreDevice {
         } = open;
         drop(vconfig);
         drop(bars);
-        let reloaded = saved
-            .as_ref()
-            .is_some_and(|s| pdev.load_saved_state(s).is_ok());
+        // As C vfio-pci: back to the state of open, INTx disabled, reset if the function can
+        // be, then the state of open written back (the reset saves and restores the state it
+        // finds, so the state of open is loaded again after it).
+        let reload = |what: &str| {
+            let ok = saved
+                .as_ref()
+                .is_some_and(|s| pdev.load_saved_state(s).is_ok());
+            if !ok {
+                dev_info!(parent, "close: couldn't reload the saved state {}\n", what);
+            }
+            ok
+        };
+        let reloaded = reload("of open");
+        if !reloaded && !reset_works {
+            pdev.disable_device();
+            return;
+        }
         if !reloaded {
-            dev_info!(parent, "close: couldn't reload the saved state\n");
+            pdev.save_state();
         }
-        if reloaded || reset_works {
-            if !reloaded {
-                pdev.save_state();
-            }
-            let _ = pdev.user_write_config(
-                // CAST: small register offset.
-                bindings::PCI_COMMAND as usize,
-                2,
-                bindings::PCI_COMMAND_INTX_DISABLE,
-            );
-            if reset_works {
-                let _ = pdev.try_reset_function();
-            }
-            pdev.restore_state();
+        let _ = pdev.user_write_config(
+            // CAST: small register offset.
+            bindings::PCI_COMMAND as usize,
+            2,
+            bindings::PCI_COMMAND_INTX_DISABLE,
+        );
+        if reset_works && pdev.try_reset_function().is_ok() && reloaded {
+            reload("after reset");
         }
+        pdev.restore_state();
         pdev.disable_device();
     }
 
@@ -328,10 +370,12 @@ impl VfioPciCoreDevice {
 
     /// Handles `VFIO_DEVICE_GET_INFO` for the user structure at `arg`.
     pub fn ioctl_get_info(&self, arg: usize) -> Result<isize> {
-        let reset = Option::as_ref(&*self.open.lock()).is_some_and(|open| open.reset_works);
+        let (reset, regions) = Option::as_ref(&*self.open.lock())
+            .map_or((false, 0), |open| (open.reset_works, open.regions.len()));
         vfio::DeviceInfo {
             flags: uapi::DEVICE_FLAGS_PCI | if reset { uapi::DEVICE_FLAGS_RESET } else { 0 },
-            num_regions: uapi::PCI_NUM_REGIONS,
+            // CAST: the number of regions is bounded by `register_dev_region()`.
+            num_regions: uapi::PCI_NUM_REGIONS + regions as u32,
             num_irqs: uapi::PCI_NUM_IRQS,
         }
         .write_to_user(arg)
@@ -383,8 +427,11 @@ impl VfioPciCoreDevice {
                     .map_or(0, |f| 1 << ((f & bindings::PCI_MSI_FLAGS_QMASK) >> 1)),
             },
             uapi::PCI_MSIX_IRQ_INDEX => vfio::IrqInfo {
-                // Vectors are not allocated dynamically: the count is fixed while enabled.
-                flags: noresize,
+                flags: if pdev.msix_can_alloc_dyn() {
+                    eventfd
+                } else {
+                    noresize
+                },
                 count: cap_flags(bindings::PCI_CAP_ID_MSIX, bindings::PCI_MSIX_FLAGS)?
                     .map_or(0, |f| (f & bindings::PCI_MSIX_FLAGS_QSIZE) + 1),
             },
@@ -458,7 +505,7 @@ impl VfioPciCoreDevice {
         let Some(open) = Option::as_ref(&*guard) else {
             return vfio::VmFault::SIGBUS;
         };
-        if !open.vconfig.memory_enabled() || open.low_power {
+        if !open.memory_enabled() {
             return vfio::VmFault::SIGBUS;
         }
         let (index, off) = split_offset(fault.pgoff() << PAGE_SHIFT);
@@ -511,8 +558,25 @@ impl VfioPciCoreDevice {
                 info.set_size(pdev.cfg_size().into_raw() as u64);
                 info.set_flags(uapi::REGION_INFO_FLAG_READ | uapi::REGION_INFO_FLAG_WRITE);
             }
-            // No VGA support yet, and no device-specific regions: C answers EINVAL for both.
-            _ => return Err(EINVAL),
+            // No VGA support yet: C answers EINVAL for devices that are not VGA.
+            uapi::PCI_VGA_REGION_INDEX => return Err(EINVAL),
+            _ => {
+                let guard = self.open.lock();
+                let open = Option::as_ref(&*guard).ok_or(EINVAL)?;
+                let i = index.checked_sub(uapi::PCI_NUM_REGIONS).ok_or(EINVAL)?;
+                let region = open.regions.get(i as usize).ok_or(EINVAL)?;
+                let r = region.info;
+                info.set_size(r.size);
+                info.set_flags(
+                    uapi::REGION_INFO_FLAG_READ
+                        | if r.writable {
+                            uapi::REGION_INFO_FLAG_WRITE
+                        } else {
+                            0
+                        },
+                );
+                caps.add(uapi::REGION_INFO_CAP_TYPE, 1, &[r.region_type, r.subtype])?;
+            }
         }
         info.set_offset(region_offset(index));
         Ok(())
@@ -635,14 +699,61 @@ impl VfioPciCoreDevice {
                 }
                 Ok(count)
             }
-            _ => Err(EINVAL),
+            uapi::PCI_VGA_REGION_INDEX => Err(EINVAL),
+            _ => self.dev_region_rw(pdev, index, pos, access),
         }
+    }
+
+    /// Reads or writes device-specific region `index`, through a bounce buffer.
+    fn dev_region_rw(
+        &self,
+        pdev: &pci::Device<Bound>,
+        index: u32,
+        pos: u64,
+        mut access: Access<'_>,
+    ) -> Result<usize> {
+        let i = index.checked_sub(uapi::PCI_NUM_REGIONS).ok_or(EINVAL)?;
+        let info = {
+            let guard = self.open.lock();
+            let open = Option::as_ref(&*guard).ok_or(EINVAL)?;
+            open.regions.get(i as usize).ok_or(EINVAL)?.info
+        };
+        if pos >= info.size || (access.is_write() && !info.writable) {
+            return Err(EINVAL);
+        }
+        // CAST: the result is at most the user's count.
+        let count = (access.len() as u64).min(info.size - pos) as usize;
+        let mut bounce = KVec::from_elem(0u8, count.min(BOUNCE), GFP_KERNEL)?;
+        let mut done = 0;
+        while done < count {
+            let n = (count - done).min(BOUNCE);
+            let buf = &mut bounce[..n];
+            access.fetch(buf)?;
+            {
+                let guard = self.open.lock();
+                let open = Option::as_ref(&*guard).ok_or(EINVAL)?;
+                let region = open.regions.get(i as usize).ok_or(EINVAL)?;
+                // CAST: `done` fits in `u64`.
+                let at = pos + done as u64;
+                if access.is_write() {
+                    region.ops.write(pdev, at, buf)?;
+                } else {
+                    region.ops.read(pdev, at, buf)?;
+                }
+            }
+            access.store(buf)?;
+            done += n;
+        }
+        Ok(count)
     }
 }
 
 // CAST: `PAGE_SIZE` and `PAGE_SHIFT` are small.
 const PAGE: u64 = kernel::page::PAGE_SIZE as u64;
 const PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32;
+
+/// The most device-specific regions one device may have.
+const MAX_DEV_REGIONS: usize = 64;
 
 /// The largest piece of a BAR access done under one lock.
 const BOUNCE: usize = 4096;
@@ -705,6 +816,7 @@ fn config_rw(
             effects.power_state = fx.power_state.or(effects.power_state);
             effects.flr |= fx.flr;
             effects.command |= fx.command;
+            effects.readrq = fx.readrq.or(effects.readrq);
         } else {
             let v = open.vconfig.read(&hw, at, width)?;
             bytes.copy_from_slice(&v.to_le_bytes()[..width]);
@@ -737,6 +849,9 @@ fn apply_effects(
         dev.zap_mappings();
         let _ = pdev.try_reset_function();
     }
+    if let Some(bytes) = done.readrq {
+        let _ = pdev.pcie_set_readrq(bytes);
+    }
 }
 
 /// Reads or writes `buf` at `pos` of BAR or ROM region `index`, of `len` bytes, as C vfio-pci
@@ -753,7 +868,7 @@ fn region_rw(
     write: bool,
 ) -> Result {
     if index == uapi::PCI_ROM_REGION_INDEX {
-        if !open.vconfig.memory_enabled() {
+        if !open.memory_enabled() {
             return Err(EIO);
         }
         let rom = pdev.map_rom().ok_or(ENOMEM)?;
@@ -784,7 +899,7 @@ fn region_rw(
             |off, width, v| pdev.io_port_write(index, off, width, v as u32),
         );
     }
-    if !open.vconfig.memory_enabled() {
+    if !open.memory_enabled() {
         return Err(EIO);
     }
     let io = open.bar(pdev, bar)?;

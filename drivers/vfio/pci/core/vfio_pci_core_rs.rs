@@ -17,8 +17,14 @@ use kernel::prelude::*;
 mod config;
 mod device;
 mod ops;
+mod region;
 
 pub use device::VfioPciCoreDevice;
+pub use region::{
+    DevRegion,
+    DevRegionInfo, //
+};
+
 pub use ops::{
     Registered,
     VfioPciDevice,

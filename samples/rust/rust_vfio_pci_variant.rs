@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Rust VFIO PCI variant driver sample.
+//!
+//! A variant driver is the generic VFIO PCI driver plus what one device needs. This one is
+//! for QEMU's PCI test device (`pci-testdev`, 1b36:0005): it uses the core's behaviour for
+//! every operation but `open_device`, which it overrides to add a device-specific region
+//! after calling the core. The region is read-only and holds the function's identity (vendor,
+//! device and revision ID) as a small example of what a real variant exposes that way
+//! (firmware tables, a vendor register window).
+//!
+//! Everything a variant needs is in the core's [`VfioPciOps`] trait and the VFIO and PCI
+//! abstractions: there is no `unsafe` here.
+
+use kernel::{
+    bindings,
+    device::Bound,
+    device::Core,
+    devres::Devres,
+    driver::Registration,
+    pci,
+    prelude::*,
+    vfio,
+    InPlaceModule, //
+};
+use vfio_pci_core_rs::{
+    DevRegion,
+    DevRegionInfo,
+    Registered,
+    VfioPciCoreDevice,
+    VfioPciDevice,
+    VfioPciOps, //
+};
+
+/// The subtype of the identity region, within the Red Hat vendor type.
+const IDENT_SUBTYPE: u32 = 1;
+
+/// The PCI driver: binds to pci-testdev through `driver_override` only.
+struct SampleDriver;
+
+/// The device data: the core, and nothing else this sample needs.
+#[pin_data]
+struct SampleDevice {
+    #[pin]
+    core: VfioPciCoreDevice,
+}
+
+/// The identity region: vendor ID, device ID (little-endian 16-bit each), revision ID, padding.
+struct IdentRegion;
+
+impl DevRegion for IdentRegion {
+    fn read(&self, pdev: &pci::Device<Bound>, pos: u64, buf: &mut [u8]) -> Result {
+        let [v0, v1] = pdev.vendor_id().as_raw().to_le_bytes();
+        let [d0, d1] = pdev.device_id().to_le_bytes();
+        let ident = [v0, v1, d0, d1, pdev.revision_id(), 0, 0, 0];
+        let start = usize::try_from(pos)?;
+        let bytes = ident.get(start..start + buf.len()).ok_or(EINVAL)?;
+        buf.copy_from_slice(bytes);
+        Ok(())
+    }
+}
+
+impl VfioPciOps for SampleDevice {
+    const NAME: &'static CStr = c"rust-vfio-pci-sample";
+
+    fn core(&self) -> &VfioPciCoreDevice {
+        &self.core
+    }
+
+    fn open_device(dev: &Registered<Self>) -> Result {
+        dev.core().open_device(dev.parent())?;
+        let region = DevRegionInfo {
+            region_type: bindings::VFIO_REGION_TYPE_PCI_VENDOR_TYPE
+                | u32::from(pci::Vendor::REDHAT.as_raw()),
+            subtype: IDENT_SUBTYPE,
+            size: 8,
+            writable: false,
+        };
+        let registered = KBox::new(IdentRegion, GFP_KERNEL)
+            .map_err(Error::from)
+            .and_then(|ops| dev.core().register_dev_region(region, ops));
+        if let Err(e) = registered {
+            dev.core().close_device(dev.parent());
+            return Err(e);
+        }
+        dev_info!(dev.parent(), "opened with the identity region\n");
+        Ok(())
+    }
+}
+
+type Device = VfioPciDevice<SampleDevice>;
+
+kernel::pci_device_table!(
+    PCI_TABLE,
+    <SampleDriver as pci::Driver>::IdInfo,
+    [(
+        pci::DeviceId::from_id(pci::Vendor::REDHAT, 0x0005).vfio_driver_override(),
+        ()
+    )]
+);
+
+impl pci::Driver for SampleDriver {
+    type IdInfo = ();
+    type Data<'bound> = Devres<vfio::Registration<Device>>;
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
+    const DRIVER_MANAGED_DMA: bool = true;
+
+    fn probe<'bound>(
+        pdev: &'bound pci::Device<Core<'_>>,
+        _info: Option<&'bound Self::IdInfo>,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        VfioPciCoreDevice::probe_checks(pdev, false)?;
+        let data = try_pin_init!(SampleDevice {
+            core <- VfioPciCoreDevice::new(pdev),
+        });
+        let vdev = vfio::Device::<Device>::new(pdev.as_ref(), data)?;
+        vfio::Registration::new_group(pdev.as_ref(), vdev)
+    }
+}
+
+#[pin_data]
+struct SampleModule {
+    #[pin]
+    _driver: Registration<pci::Adapter<SampleDriver>>,
+}
+
+impl InPlaceModule for SampleModule {
+    fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            _driver <- Registration::new(c"rust-vfio-pci-sample", module),
+        })
+    }
+}
+
+module! {
+    type: SampleModule,
+    name: "rust_vfio_pci_variant",
+    authors: ["vfio-rs developers"],
+    description: "Rust VFIO PCI variant driver sample",
+    license: "GPL v2",
+}
