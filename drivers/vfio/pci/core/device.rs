@@ -630,8 +630,8 @@ impl VfioPciCoreDevice {
     }
 
     /// Reads or writes a region. User memory is only touched with the state unlocked, through
-    /// a bounce buffer: the user buffer may be a mapping of the device itself, whose fault
-    /// handler takes the lock.
+    /// a bounce buffer (see [`Access::bounced`]): the user buffer may be a mapping of the device
+    /// itself, whose fault handler takes the lock.
     fn rw(
         &self,
         dev: &vfio::Registered<impl vfio::Driver>,
@@ -640,6 +640,7 @@ impl VfioPciCoreDevice {
     ) -> Result<usize> {
         let pdev = bound(dev.parent())?;
         let (index, pos) = split_offset(offset);
+        let write = access.is_write();
         match index {
             uapi::PCI_CONFIG_REGION_INDEX => {
                 let count = access.len();
@@ -649,20 +650,17 @@ impl VfioPciCoreDevice {
                 if count == 0 || pos >= size || count > size - pos {
                     return Err(EFAULT);
                 }
-                let mut bounce = KVec::from_elem(0u8, count, GFP_KERNEL)?;
-                access.fetch(&mut bounce)?;
-                {
+                access.bounced(count, |done, buf| {
                     let mut guard = self.open.lock();
                     let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
-                    let effects = config_rw(open, pdev, pos, &mut bounce, access.is_write())?;
+                    let effects = config_rw(open, pdev, pos + done, buf, write)?;
                     apply_effects(dev, pdev, open, effects);
-                }
-                access.store(&bounce)?;
-                Ok(count)
+                    Ok(())
+                })
             }
             uapi::PCI_BAR0_REGION_INDEX..=uapi::PCI_ROM_REGION_INDEX => {
                 let rom = index == uapi::PCI_ROM_REGION_INDEX;
-                if rom && access.is_write() {
+                if rom && write {
                     return Err(EINVAL);
                 }
                 let len = if rom {
@@ -681,70 +679,40 @@ impl VfioPciCoreDevice {
                 }
                 // CAST: the user's count fits in `u64`, the result is at most that count.
                 let count = (access.len() as u64).min(len - pos) as usize;
-                let mut bounce = KVec::from_elem(0u8, count.min(BOUNCE), GFP_KERNEL)?;
-                let mut done = 0;
-                while done < count {
-                    let n = (count - done).min(BOUNCE);
-                    let buf = &mut bounce[..n];
-                    access.fetch(buf)?;
-                    {
-                        let mut guard = self.open.lock();
-                        let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
-                        // CAST: `done` fits in `u64`.
-                        let at = pos + done as u64;
-                        region_rw(open, pdev, index, len, at, buf, access.is_write())?;
-                    }
-                    access.store(buf)?;
-                    done += n;
-                }
-                Ok(count)
+                access.bounced(count, |done, buf| {
+                    let mut guard = self.open.lock();
+                    let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
+                    // CAST: `done` fits in `u64`.
+                    region_rw(open, pdev, index, len, pos + done as u64, buf, write)
+                })
             }
             uapi::PCI_VGA_REGION_INDEX => Err(EINVAL),
-            _ => self.dev_region_rw(pdev, index, pos, access),
-        }
-    }
-
-    /// Reads or writes device-specific region `index`, through a bounce buffer.
-    fn dev_region_rw(
-        &self,
-        pdev: &pci::Device<Bound>,
-        index: u32,
-        pos: u64,
-        mut access: Access<'_>,
-    ) -> Result<usize> {
-        let i = index.checked_sub(uapi::PCI_NUM_REGIONS).ok_or(EINVAL)?;
-        let info = {
-            let guard = self.open.lock();
-            let open = Option::as_ref(&*guard).ok_or(EINVAL)?;
-            open.regions.get(i as usize).ok_or(EINVAL)?.info
-        };
-        if pos >= info.size || (access.is_write() && !info.writable) {
-            return Err(EINVAL);
-        }
-        // CAST: the result is at most the user's count.
-        let count = (access.len() as u64).min(info.size - pos) as usize;
-        let mut bounce = KVec::from_elem(0u8, count.min(BOUNCE), GFP_KERNEL)?;
-        let mut done = 0;
-        while done < count {
-            let n = (count - done).min(BOUNCE);
-            let buf = &mut bounce[..n];
-            access.fetch(buf)?;
-            {
-                let guard = self.open.lock();
-                let open = Option::as_ref(&*guard).ok_or(EINVAL)?;
-                let region = open.regions.get(i as usize).ok_or(EINVAL)?;
-                // CAST: `done` fits in `u64`.
-                let at = pos + done as u64;
-                if access.is_write() {
-                    region.ops.write(pdev, at, buf)?;
-                } else {
-                    region.ops.read(pdev, at, buf)?;
+            _ => {
+                let i = index.checked_sub(uapi::PCI_NUM_REGIONS).ok_or(EINVAL)?;
+                let info = {
+                    let guard = self.open.lock();
+                    let open = Option::as_ref(&*guard).ok_or(EINVAL)?;
+                    open.regions.get(i as usize).ok_or(EINVAL)?.info
+                };
+                if pos >= info.size || (write && !info.writable) {
+                    return Err(EINVAL);
                 }
+                // CAST: the result is at most the user's count.
+                let count = (access.len() as u64).min(info.size - pos) as usize;
+                access.bounced(count, |done, buf| {
+                    let guard = self.open.lock();
+                    let open = Option::as_ref(&*guard).ok_or(EINVAL)?;
+                    let region = open.regions.get(i as usize).ok_or(EINVAL)?;
+                    // CAST: `done` fits in `u64`.
+                    let at = pos + done as u64;
+                    if write {
+                        region.ops.write(pdev, at, buf)
+                    } else {
+                        region.ops.read(pdev, at, buf)
+                    }
+                })
             }
-            access.store(buf)?;
-            done += n;
         }
-        Ok(count)
     }
 }
 
@@ -790,6 +758,27 @@ impl Access<'_> {
             Access::Read(w) => w.write_slice(buf),
             Access::Write(_) => Ok(()),
         }
+    }
+
+    /// Transfers `count` bytes between the user buffer and `op` through a bounce buffer, at
+    /// most [`BOUNCE`] bytes at a time: `op` gets the offset of the piece within the access
+    /// and the piece, filled with the user's data for a write, to fill for a read. The user
+    /// buffer is never touched while `op` runs.
+    fn bounced(
+        &mut self,
+        count: usize,
+        mut op: impl FnMut(usize, &mut [u8]) -> Result,
+    ) -> Result<usize> {
+        let mut bounce = KVec::from_elem(0u8, count.min(BOUNCE), GFP_KERNEL)?;
+        let mut done = 0;
+        while done < count {
+            let buf = &mut bounce[..(count - done).min(BOUNCE)];
+            self.fetch(buf)?;
+            op(done, buf)?;
+            self.store(buf)?;
+            done += buf.len();
+        }
+        Ok(count)
     }
 }
 
