@@ -17,10 +17,14 @@
  *   config.   the config space as the driver shows it: read in dwords (config.0xNNN), and the
  *             standard header read byte by byte (config.bytes.) and word by word
  *             (config.words.), both put together as dwords
+ *   cap.      the capability chain as that config space shows it: cap.<offset>=<ID>
+ *   ecap.     the extended capability chain from 0x100: ecap.<offset>=<header>
  *   sizing.   each BAR and the ROM BAR: 0xffffffff written through the config region, read
  *             back, the original value written back
  *   command.  the command register, after a write of memory enable alone, and restored
- * A value the driver refuses shows as "<key>.errno=<errno>".
+ * A region with capabilities also shows region.<index>.argsz= and one region.<index>.cap.<ID>.
+ * key per capability. A value the driver refuses shows as "<key>.errno=<errno>"; a chain
+ * that goes wrong ends with "cap.bad=<offset>" or "ecap.bad=<offset>".
  *
  * The checks print "ok - <name>: <what>" or "not ok - <name>: <what>". <name> is fixed for a
  * check, so a test can treat a list of them as pending; <what> may show values. Every errno
@@ -56,6 +60,7 @@
 #define CFG VFIO_PCI_CONFIG_REGION_INDEX
 #define ROM VFIO_PCI_ROM_REGION_INDEX
 #define NUM_BARS (VFIO_PCI_BAR5_REGION_INDEX + 1)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static int failures;
 static long page_size;
@@ -225,6 +230,23 @@ static int open_device(const char *bdf, const char *how)
 	exit(2);
 }
 
+/*
+ * A capability chain as a config space shows it: each capability's offset, and its ID (a
+ * standard capability) or its header (an extended one). Walking stops at a zero next pointer,
+ * or at the first offset that is out of range, unaligned or one too many (a loop): bad.
+ */
+#define MAX_CAPS 48
+#define MAX_ECAPS ((PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE) / PCI_CAP_SIZEOF)
+
+struct chain {
+	unsigned int n;
+	int bad;		/* the offset where the chain went wrong, or -1 */
+	struct {
+		unsigned int pos;
+		__u32 val;
+	} cap[MAX_ECAPS];
+};
+
 /* The device as the checks see it: what it reported when opened. */
 struct dev {
 	const char *bdf;
@@ -237,6 +259,10 @@ struct dev {
 	__u8 cfg[PCI_CFG_SPACE_EXP_SIZE];
 	long cfg_ret[PCI_CFG_SPACE_EXP_SIZE / 4];
 	unsigned int cfg_size;
+	/* The capability chains in cfg, and the MSI-X table's BAR (or -1), offset and size. */
+	struct chain caps, ecaps;
+	int msix_bar;
+	__u64 msix_offset, msix_size;
 };
 
 static int region_info(int fd, __u32 index, struct vfio_region_info *info)
@@ -318,9 +344,99 @@ static __u32 cfg_dword(struct dev *d, unsigned int pos)
 	return le32toh(v);
 }
 
-static void dev_open(struct dev *d, const char *bdf, const char *how)
+/* All dwords of the config space read. */
+static bool cfg_loaded(struct dev *d)
 {
 	unsigned int i;
+
+	if (!d->cfg_size)
+		return false;
+	for (i = 0; i + 4 <= d->cfg_size; i += 4)
+		if (d->cfg_ret[i / 4] != 4)
+			return false;
+	return true;
+}
+
+static __u32 img_dword(const __u8 *cfg, unsigned int pos)
+{
+	__u32 v;
+
+	memcpy(&v, &cfg[pos], 4);
+	return le32toh(v);
+}
+
+static void walk_caps(const __u8 *cfg, struct chain *c)
+{
+	unsigned int pos;
+
+	c->n = 0;
+	c->bad = -1;
+	if (!(img_dword(cfg, PCI_COMMAND) >> 16 & PCI_STATUS_CAP_LIST))
+		return;
+	for (pos = cfg[PCI_CAPABILITY_LIST]; pos; pos = cfg[pos + PCI_CAP_LIST_NEXT]) {
+		if (pos < PCI_STD_HEADER_SIZEOF || pos % 4 || c->n == MAX_CAPS) {
+			c->bad = pos;
+			return;
+		}
+		c->cap[c->n].pos = pos;
+		c->cap[c->n++].val = cfg[pos + PCI_CAP_LIST_ID];
+	}
+}
+
+static void walk_ecaps(const __u8 *cfg, unsigned int size, struct chain *c)
+{
+	unsigned int pos;
+	__u32 header;
+
+	c->n = 0;
+	c->bad = -1;
+	if (size <= PCI_CFG_SPACE_SIZE)
+		return;
+	for (pos = PCI_CFG_SPACE_SIZE; pos; pos = PCI_EXT_CAP_NEXT(header)) {
+		if (pos < PCI_CFG_SPACE_SIZE || pos + 4 > size || c->n == MAX_ECAPS) {
+			c->bad = pos;
+			return;
+		}
+		header = img_dword(cfg, pos);
+		c->cap[c->n].pos = pos;
+		c->cap[c->n++].val = header;
+	}
+}
+
+/* The offset of the first capability with this ID in a chain, or 0. */
+static unsigned int chain_find(struct chain *c, bool ext, unsigned int id)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->n; i++)
+		if ((ext ? PCI_EXT_CAP_ID(c->cap[i].val) : c->cap[i].val) == id)
+			return c->cap[i].pos;
+	return 0;
+}
+
+/* A chain for messages: "0x40:0x01 0x50:0x05", in buf. */
+static const char *chain_str(struct chain *c, bool ext, char *buf, size_t len)
+{
+	size_t used = 0;
+	unsigned int i, id;
+
+	buf[0] = '\0';
+	for (i = 0; i < c->n && used < len; i++) {
+		id = ext ? PCI_EXT_CAP_ID(c->cap[i].val) : c->cap[i].val;
+		used += snprintf(buf + used, len - used, "%s0x%x:0x%x", i ? " " : "",
+				 c->cap[i].pos, id);
+	}
+	if (c->bad >= 0 && used < len)
+		snprintf(buf + used, len - used, "%sbad at 0x%x", c->n ? " " : "", c->bad);
+	else if (!c->n)
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+static void dev_open(struct dev *d, const char *bdf, const char *how)
+{
+	unsigned int i, msix;
+	__u32 table;
 
 	memset(d, 0, sizeof(*d));
 	d->bdf = bdf;
@@ -334,19 +450,18 @@ static void dev_open(struct dev *d, const char *bdf, const char *how)
 		d->cfg_size = sizeof(d->cfg);
 	for (i = 0; i + 4 <= d->cfg_size; i += 4)
 		d->cfg_ret[i / 4] = region_rw(d, false, CFG, i, &d->cfg[i], 4);
-}
-
-/* All dwords of the config space read. */
-static bool cfg_loaded(struct dev *d)
-{
-	unsigned int i;
-
-	if (!d->cfg_size)
-		return false;
-	for (i = 0; i + 4 <= d->cfg_size; i += 4)
-		if (d->cfg_ret[i / 4] != 4)
-			return false;
-	return true;
+	d->msix_bar = -1;
+	if (!cfg_loaded(d))
+		return;
+	walk_caps(d->cfg, &d->caps);
+	walk_ecaps(d->cfg, d->cfg_size, &d->ecaps);
+	msix = chain_find(&d->caps, false, PCI_CAP_ID_MSIX);
+	if (msix) {
+		table = cfg_dword(d, msix + PCI_MSIX_TABLE);
+		d->msix_bar = table & PCI_MSIX_TABLE_BIR;
+		d->msix_offset = table & PCI_MSIX_TABLE_OFFSET;
+		d->msix_size = ((cfg_dword(d, msix) >> 16 & PCI_MSIX_FLAGS_QSIZE) + 1) * 16;
+	}
 }
 
 /*
@@ -419,6 +534,66 @@ static void print_value(const char *key, long ret, long want, __u32 val)
 		printf("%s.%s=%ld\n", key, ret < 0 ? "errno" : "count", ret < 0 ? -ret : ret);
 }
 
+/* The capabilities of a region whose info has the CAPS flag: region.<index>.cap.<ID>=. */
+static void print_region_caps(struct dev *d, unsigned int index, __u32 argsz)
+{
+	struct vfio_region_info_cap_sparse_mmap *sparse;
+	struct vfio_region_info_cap_type *type;
+	struct vfio_info_cap_header *h;
+	struct vfio_region_info *info;
+	unsigned int n, i;
+	__u32 pos, end;
+
+	printf("region.%u.argsz=%u\n", index, argsz);
+	if (argsz <= sizeof(*info) || argsz > 65536)
+		return;
+	info = calloc(1, argsz);
+	if (!info)
+		die("calloc");
+	info->argsz = argsz;
+	info->index = index;
+	if (ioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, info)) {
+		printf("region.%u.caps.errno=%d\n", index, errno);
+		free(info);
+		return;
+	}
+	for (pos = info->cap_offset, n = 0; pos && n < 16; pos = h->next, n++) {
+		if (pos < sizeof(*info) || pos + sizeof(*h) > argsz) {
+			printf("region.%u.cap.bad=%u\n", index, pos);
+			break;
+		}
+		h = (void *)info + pos;
+		printf("region.%u.cap.%u.version=%u\n", index, h->id, h->version);
+		if (h->id == VFIO_REGION_INFO_CAP_TYPE && pos + sizeof(*type) <= argsz) {
+			type = (void *)h;
+			printf("region.%u.cap.%u.type=0x%x\nregion.%u.cap.%u.subtype=0x%x\n",
+			       index, h->id, type->type, index, h->id, type->subtype);
+		}
+		if (h->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP && pos + sizeof(*sparse) <= argsz) {
+			sparse = (void *)h;
+			printf("region.%u.cap.%u.nr_areas=%u\n", index, h->id, sparse->nr_areas);
+			end = pos + sizeof(*sparse);
+			for (i = 0; i < sparse->nr_areas && i < 16 &&
+			     end + (i + 1) * sizeof(sparse->areas[0]) <= argsz; i++)
+				printf("region.%u.cap.%u.area%u=0x%llx+0x%llx\n", index, h->id, i,
+				       (unsigned long long)sparse->areas[i].offset,
+				       (unsigned long long)sparse->areas[i].size);
+		}
+	}
+	free(info);
+}
+
+static void print_chain(const char *prefix, struct chain *c, bool ext)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->n; i++)
+		printf(ext ? "%s.0x%03x=0x%08x\n" : "%s.0x%03x=0x%02x\n", prefix, c->cap[i].pos,
+		       c->cap[i].val);
+	if (c->bad >= 0)
+		printf("%s.bad=0x%03x\n", prefix, c->bad);
+}
+
 static int cmd_info(struct dev *d)
 {
 	struct vfio_region_info info;
@@ -445,6 +620,8 @@ static int cmd_info(struct dev *d)
 		printf("region.%u.flags=0x%x\nregion.%u.size=0x%llx\nregion.%u.offset=0x%llx\n",
 		       i, info.flags, i, (unsigned long long)info.size, i,
 		       (unsigned long long)info.offset);
+		if (info.flags & VFIO_REGION_INFO_FLAG_CAPS)
+			print_region_caps(d, i, info.argsz);
 	}
 	for (i = 0; i < VFIO_PCI_NUM_IRQS + 1; i++) {
 		struct vfio_irq_info irq = { .argsz = sizeof(irq), .index = i };
@@ -469,6 +646,11 @@ static int cmd_info(struct dev *d)
 		snprintf(key, sizeof(key), "config.words.0x%03x", i);
 		ret = cfg_read_by(d, i, 2, &v);
 		print_value(key, ret, 4, v);
+	}
+
+	if (cfg_loaded(d)) {
+		print_chain("cap", &d->caps, false);
+		print_chain("ecap", &d->ecaps, true);
 	}
 
 	for (i = 0; i < NUM_BARS; i++) {
@@ -533,6 +715,17 @@ static bool bar_is_io(struct dev *d, unsigned int bar)
 static bool bar_mmappable(struct dev *d, unsigned int bar)
 {
 	return !d->region_ret[bar] && (d->region[bar].flags & VFIO_REGION_INFO_FLAG_MMAP);
+}
+
+/*
+ * An offset in a BAR outside the MSI-X table, whose reads C vfio-pci fills with 0xff and whose
+ * writes it drops: 0, or the end of the table if it starts at 0.
+ */
+static __u64 bar_plain_offset(struct dev *d, unsigned int bar)
+{
+	if ((int)bar == d->msix_bar && !d->msix_offset)
+		return d->msix_size;
+	return 0;
 }
 
 /* The first memory BAR, or -1. */
@@ -818,7 +1011,7 @@ static void check_mmap(struct dev *d)
 {
 	unsigned int i, bad_map = 0, bad_io = 0, bad_beyond = 0, bad_private = 0, bad_part = 0;
 	__u32 v = 0, w = 0;
-	__u64 size;
+	__u64 size, off;
 	void *m;
 
 	for (i = 0; i < NUM_BARS; i++) {
@@ -837,13 +1030,15 @@ static void check_mmap(struct dev *d)
 			continue;
 		}
 		m = map(d, i, 0, size, MAP_SHARED);
+		off = bar_plain_offset(d, i);
 		if (!m) {
 			printf("# BAR%u mmap: %s\n", i, errname(errno));
 			bad_map |= 1 << i;
 		} else {
-			if (region_rw(d, false, i, 0, &v, 4) != 4 || mmio(m, &w, false) || v != w) {
-				printf("# BAR%u dword 0: 0x%08x by pread, 0x%08x by the mapping\n",
-				       i, v, w);
+			if (region_rw(d, false, i, off, &v, 4) != 4 || mmio(m + off, &w, false) ||
+			    v != w) {
+				printf("# BAR%u at 0x%llx: 0x%08x by pread, 0x%08x mapped\n",
+				       i, (unsigned long long)off, v, w);
 				bad_map |= 1 << i;
 			}
 			munmap(m, size);
@@ -872,7 +1067,7 @@ static void check_mmap(struct dev *d)
 		}
 	}
 	result(!bad_map, "bar-mmap",
-	       "mmap of each BAR with the MMAP flag; dword 0 reads as through pread (bad: 0x%x)",
+	       "mmap of each BAR with the MMAP flag; its first dword outside the MSI-X table reads as through pread (bad: 0x%x)",
 	       bad_map);
 	result(!bad_io, "bar-mmap-not-mmappable",
 	       "mmap of each BAR without the MMAP flag (as I/O BARs): EINVAL (bad: 0x%x)", bad_io);
@@ -892,14 +1087,15 @@ static void check_mmap(struct dev *d)
 static void check_memory_enable(struct dev *d)
 {
 	int bar = first_mem_bar(d);
-	__u32 cmd = 0, v = 0, w = 0;
-	__u64 size;
+	__u32 cmd = 0, v = 0, w = 0, *p;
+	__u64 size, off;
 	long ret;
 	void *m = NULL;
 
 	if (bar < 0 || !cfg_loaded(d))
 		return;
 	size = region_size(d, bar);
+	off = bar_plain_offset(d, bar);
 	cfg_read(d, PCI_COMMAND, 2, &cmd);
 	ret = cfg_write(d, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY);
 	cfg_read(d, PCI_COMMAND, 2, &v);
@@ -908,43 +1104,338 @@ static void check_memory_enable(struct dev *d)
 
 	if (bar_mmappable(d, bar)) {
 		m = map(d, bar, 0, size, MAP_SHARED);
-		if (m && mmio(m, &w, false)) {
+		if (m && mmio(m + off, &w, false)) {
 			munmap(m, size);
 			m = NULL;
 		}
 	}
+	p = m ? m + off : NULL;
 	cfg_write(d, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY);
-	ret = region_rw(d, false, bar, 0, &v, 4);
+	ret = region_rw(d, false, bar, off, &v, 4);
 	result(ret == -EIO, "bar-read-memory-off",
 	       "read of BAR%d with memory decode off: EIO (%s)", bar, got(ret));
 	if (m)
-		result(mmio(m, &w, false) == 1, "bar-mmap-memory-off",
+		result(mmio(p, &w, false) == 1, "bar-mmap-memory-off",
 		       "access through a mapping of BAR%d with memory decode off: SIGBUS", bar);
 
 	cfg_write(d, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY);
-	ret = region_rw(d, false, bar, 0, &v, 4);
-	result(ret == 4 && (!m || (!mmio(m, &w, false) && v == w)), "bar-memory-on-again",
+	ret = region_rw(d, false, bar, off, &v, 4);
+	result(ret == 4 && (!m || (!mmio(p, &w, false) && v == w)), "bar-memory-on-again",
 	       "BAR%d answers again once memory decode is back on (%s)", bar, got(ret));
 	if (m)
 		munmap(m, size);
 }
 
+/* The capability chains: well formed, and the extended one read again at 0x100. */
+static void check_caps(struct dev *d)
+{
+	char buf[512];
+	__u32 v, w;
+	long ret, wret;
+
+	if (!cfg_loaded(d))
+		return;
+	result(d->caps.bad < 0, "config-caps", "the capability chain is well formed (%s)",
+	       chain_str(&d->caps, false, buf, sizeof(buf)));
+	if (d->cfg_size <= PCI_CFG_SPACE_SIZE)
+		return;
+	ret = cfg_read(d, PCI_CFG_SPACE_SIZE, 4, &v);
+	wret = cfg_read_by(d, PCI_CFG_SPACE_SIZE, 2, &w);
+	result(d->ecaps.bad < 0 && ret == 4 && wret == 4 && v == w &&
+	       v == cfg_dword(d, PCI_CFG_SPACE_SIZE), "config-ecaps",
+	       "the extended capability chain from 0x100 is well formed, its header reads the same again in a dword and in words (%s; 0x%08x, 0x%08x)",
+	       chain_str(&d->ecaps, true, buf, sizeof(buf)), v, w);
+}
+
+/*
+ * Writes val to a config register userspace may not change: true if the write was taken and
+ * the register reads as before. The original value is written back in any case.
+ */
+static bool write_dropped(struct dev *d, const char *what, unsigned int pos, unsigned int len,
+			  __u32 val)
+{
+	struct probe p;
+
+	probe_reg(d, pos, len, val, &p);
+	if (!p.step && p.probed == p.orig && p.restored == p.orig)
+		return true;
+	printf("# %s at 0x%03x: 0x%x written over 0x%x, 0x%x read back, 0x%x restored",
+	       what, pos, val, p.orig, p.probed, p.restored);
+	printf(" (%s %s)\n", p.step ?: "done", got(p.ret));
+	return false;
+}
+
+/* Registers of capabilities that C vfio-pci does not let userspace write. */
+static const struct {
+	bool ext;
+	__u16 id;
+	__u16 off;
+	__u8 len;
+	const char *what;
+} ro_regs[] = {
+	{ false, PCI_CAP_ID_PM, PCI_PM_PMC, 2, "PM capabilities" },
+	{ false, PCI_CAP_ID_EXP, PCI_EXP_FLAGS, 2, "PCIe capabilities" },
+	{ false, PCI_CAP_ID_EXP, PCI_EXP_DEVCAP, 4, "PCIe device capabilities" },
+	{ false, PCI_CAP_ID_EXP, PCI_EXP_LNKCAP, 4, "PCIe link capabilities" },
+	{ false, PCI_CAP_ID_MSIX, PCI_MSIX_TABLE, 4, "MSI-X table offset" },
+	{ false, PCI_CAP_ID_MSIX, PCI_MSIX_PBA, 4, "MSI-X PBA offset" },
+	{ true, PCI_EXT_CAP_ID_ARI, PCI_ARI_CAP, 2, "ARI capabilities" },
+	{ true, PCI_EXT_CAP_ID_SRIOV, PCI_SRIOV_CAP, 4, "SR-IOV capabilities" },
+	{ true, PCI_EXT_CAP_ID_SRIOV, PCI_SRIOV_TOTAL_VF, 2, "SR-IOV total VFs" },
+	{ true, PCI_EXT_CAP_ID_SRIOV, PCI_SRIOV_VF_OFFSET, 4, "SR-IOV VF offset and stride" },
+	{ true, PCI_EXT_CAP_ID_SRIOV, PCI_SRIOV_VF_DID, 2, "SR-IOV VF device ID" },
+	{ true, PCI_EXT_CAP_ID_DSN, 4, 4, "serial number, low" },
+	{ true, PCI_EXT_CAP_ID_DSN, 8, 4, "serial number, high" },
+};
+
+/*
+ * Config writes that C vfio-pci takes and drops: capability headers (ID and next pointer,
+ * virtualized so that it can unlink capabilities), read-only registers, MSI-X control (MSI-X is
+ * enabled through VFIO_DEVICE_SET_IRQS only) and SR-IOV control (VFs are the host's business).
+ * Vendor-specific capabilities are left out: C passes their writes through.
+ */
+static void check_config_writes(struct dev *d)
+{
+	unsigned int i, pos, n = 0, bad = 0;
+	__u32 v, mask;
+
+	if (!cfg_loaded(d))
+		return;
+	for (i = 0; i < d->caps.n; i++) {
+		pos = d->caps.cap[i].pos;
+		if (d->caps.cap[i].val == PCI_CAP_ID_VNDR)
+			continue;
+		n++;
+		bad += !write_dropped(d, "capability header", pos, 2, ~cfg_dword(d, pos) & 0xffff);
+	}
+	if (n)
+		result(!bad, "config-write-cap-headers",
+		       "writes to the ID and next pointer of %u capabilities: taken, no effect (bad: %u)",
+		       n, bad);
+
+	n = 0;
+	bad = 0;
+	for (i = 0; i < d->ecaps.n; i++) {
+		pos = d->ecaps.cap[i].pos;
+		v = PCI_EXT_CAP_ID(d->ecaps.cap[i].val);
+		if (v == PCI_EXT_CAP_ID_VNDR || v == PCI_EXT_CAP_ID_DVSEC)
+			continue;
+		n++;
+		bad += !write_dropped(d, "extended capability header", pos, 4, ~cfg_dword(d, pos));
+	}
+	if (n)
+		result(!bad, "config-write-ecap-headers",
+		       "writes to the header of %u extended capabilities: taken, no effect (bad: %u)",
+		       n, bad);
+
+	n = 0;
+	bad = 0;
+	for (i = 0; i < ARRAY_SIZE(ro_regs); i++) {
+		pos = chain_find(ro_regs[i].ext ? &d->ecaps : &d->caps, ro_regs[i].ext,
+				 ro_regs[i].id);
+		if (!pos)
+			continue;
+		pos += ro_regs[i].off;
+		mask = ro_regs[i].len == 4 ? 0xffffffff : 0xffff;
+		n++;
+		bad += !write_dropped(d, ro_regs[i].what, pos, ro_regs[i].len,
+				      ~cfg_dword(d, pos) & mask);
+	}
+	if (n)
+		result(!bad, "config-write-ro",
+		       "writes to %u read-only capability registers: taken, no effect (bad: %u)",
+		       n, bad);
+
+	pos = chain_find(&d->caps, false, PCI_CAP_ID_MSIX);
+	if (pos) {
+		v = cfg_dword(d, pos) >> 16;
+		result(write_dropped(d, "MSI-X control", pos + PCI_MSIX_FLAGS, 2,
+				     v | PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL),
+		       "config-write-msix",
+		       "MSI-X enable and function mask written to the MSI-X control: taken, no effect (0x%04x)",
+		       v);
+	}
+
+	pos = chain_find(&d->ecaps, true, PCI_EXT_CAP_ID_SRIOV);
+	if (pos) {
+		bad = !write_dropped(d, "SR-IOV NumVFs", pos + PCI_SRIOV_NUM_VF, 2,
+				     (cfg_dword(d, pos + PCI_SRIOV_NUM_VF) & 0xffff) ^ 1);
+		bad += !write_dropped(d, "SR-IOV control", pos + PCI_SRIOV_CTRL, 2,
+				      (cfg_dword(d, pos + PCI_SRIOV_CTRL) & 0xffff) ^
+				      PCI_SRIOV_CTRL_MSE);
+		result(!bad, "config-write-sriov",
+		       "writes to SR-IOV NumVFs and to the VF memory enable: taken, no effect (bad: %u)",
+		       bad);
+	}
+}
+
+/*
+ * The MSI-X table through read and write: C vfio-pci fills reads with 0xff and drops writes
+ * (the table is the host's), also where the BAR is mmappable (there, the mapping shows the
+ * real table, which the write must not have reached).
+ */
+static void check_msix_table(struct dev *d)
+{
+	int bar = d->msix_bar;
+	__u64 size, off = d->msix_offset, last = d->msix_offset + d->msix_size - 4;
+	__u32 v = 0, w = 0, real = 0, after = 0;
+	long ret, lret, wret;
+	void *m = NULL;
+	bool same = true;
+
+	if (bar < 0 || bar >= NUM_BARS || !bar_present(d, bar))
+		return;
+	size = region_size(d, bar);
+	ret = region_rw(d, false, bar, off, &v, 4);
+	lret = region_rw(d, false, bar, last, &w, 4);
+	result(ret == 4 && lret == 4 && v == 0xffffffff && w == 0xffffffff, "bar-msix-table-read",
+	       "read of the first and last dword of the MSI-X table in BAR%d: 0xffffffff (%s, 0x%08x, %s, 0x%08x)",
+	       bar, got(ret), v, got(lret), w);
+
+	if (bar_mmappable(d, bar))
+		m = map(d, bar, 0, size, MAP_SHARED);
+	if (m && mmio(m + off, &real, false)) {
+		munmap(m, size);
+		m = NULL;
+	}
+	v = ~real;
+	wret = region_rw(d, true, bar, off, &v, 4);
+	if (m) {
+		same = !mmio(m + off, &after, false) && after == real;
+		if (after != real)
+			mmio(m + off, &real, true);
+		munmap(m, size);
+	}
+	result(wret == 4 && same, "bar-msix-table-write",
+	       "write to the MSI-X table in BAR%d: taken, no effect%s (%s, 0x%08x, 0x%08x)", bar,
+	       m ? " on the table as mapped" : "", got(wret), real, after);
+}
+
+/* A copy of the config space read again in dwords: false if a dword did not read. */
+static bool cfg_reread(struct dev *d, __u8 *buf)
+{
+	unsigned int i;
+
+	for (i = 0; i + 4 <= d->cfg_size; i += 4)
+		if (region_rw(d, false, CFG, i, buf + i, 4) != 4)
+			return false;
+	return true;
+}
+
+/* The dwords that differ between two copies of the config space, shown: their count. */
+static unsigned int cfg_diff(struct dev *d, const char *what, const __u8 *a, const __u8 *b)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i + 4 <= d->cfg_size; i += 4) {
+		if (img_dword(a, i) == img_dword(b, i))
+			continue;
+		if (n++ < 8)
+			printf("# %s: config 0x%03x was 0x%08x, now 0x%08x\n", what, i,
+			       img_dword(a, i), img_dword(b, i));
+	}
+	return n;
+}
+
+/*
+ * A reset keeps what userspace sees: the config space reads as before, capability chains
+ * included, and so does the first memory BAR at a register no one wrote.
+ */
+struct kept {
+	__u8 cfg[PCI_CFG_SPACE_EXP_SIZE];
+	bool cfg_ok;
+	int bar;
+	__u64 off;
+	long bar_ret;
+	__u32 bar_val;
+};
+
+static void kept_read(struct dev *d, struct kept *k)
+{
+	k->cfg_ok = cfg_reread(d, k->cfg);
+	k->bar = first_mem_bar(d);
+	k->bar_val = 0;
+	k->bar_ret = 0;
+	if (k->bar >= 0) {
+		k->off = bar_plain_offset(d, k->bar);
+		k->bar_ret = region_rw(d, false, k->bar, k->off, &k->bar_val, 4);
+	}
+}
+
+static void kept_check(struct dev *d, const char *name, const char *what, struct kept *before)
+{
+	struct kept *after = calloc(1, sizeof(*after));
+	unsigned int diff;
+
+	if (!after)
+		die("calloc");
+	kept_read(d, after);
+	diff = before->cfg_ok && after->cfg_ok ? cfg_diff(d, name, before->cfg, after->cfg) : 0;
+	if (before->bar >= 0 && (after->bar_ret != before->bar_ret ||
+				 after->bar_val != before->bar_val))
+		printf("# %s: BAR%d at 0x%llx was 0x%08x (%s), now 0x%08x (%s)\n", name,
+		       before->bar, (unsigned long long)before->off, before->bar_val,
+		       got(before->bar_ret), after->bar_val, got(after->bar_ret));
+	result(before->cfg_ok && after->cfg_ok && !diff && after->bar_ret == before->bar_ret &&
+	       after->bar_val == before->bar_val, name,
+	       "after %s, the config space reads as before (%u dwords differ), and so does BAR%d at 0x%llx (0x%08x)",
+	       what, diff, before->bar, (unsigned long long)before->off, after->bar_val);
+	free(after);
+}
+
+/*
+ * Initiate FLR written to the PCIe device control: C vfio-pci does not pass the bit on but
+ * resets the function itself (saving and restoring its state), and the bit reads 0.
+ */
+static void check_pcie_flr(struct dev *d)
+{
+	unsigned int pos = chain_find(&d->caps, false, PCI_CAP_ID_EXP);
+	struct kept *before;
+	__u32 ctl = 0, v = 0;
+	long ret, wret;
+
+	if (!pos || !(cfg_dword(d, pos + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLR) || d->info_ret ||
+	    !(d->info.flags & VFIO_DEVICE_FLAGS_RESET))
+		return;
+	before = calloc(1, sizeof(*before));
+	if (!before)
+		die("calloc");
+	kept_read(d, before);
+	cfg_read(d, pos + PCI_EXP_DEVCTL, 2, &ctl);
+	wret = cfg_write(d, pos + PCI_EXP_DEVCTL, 2, ctl | PCI_EXP_DEVCTL_BCR_FLR);
+	ret = cfg_read(d, pos + PCI_EXP_DEVCTL, 2, &v);
+	result(wret == 2 && ret == 2 && v == ctl, "pcie-flr",
+	       "initiate FLR written to the PCIe device control: taken, the control reads as before (%s, 0x%04x, 0x%04x)",
+	       got(wret), ctl, v);
+	kept_check(d, "pcie-flr-kept", "an FLR through the config space", before);
+	free(before);
+}
+
 static void check_reset(struct dev *d)
 {
 	bool flag = !d->info_ret && (d->info.flags & VFIO_DEVICE_FLAGS_RESET);
-	long ret = ioctl(d->fd, VFIO_DEVICE_RESET) ? -errno : 0;
+	struct kept *before = calloc(1, sizeof(*before));
 	__u32 v = 0;
+	long ret;
 
+	if (!before)
+		die("calloc");
+	if (cfg_loaded(d))
+		kept_read(d, before);
+	ret = ioctl(d->fd, VFIO_DEVICE_RESET) ? -errno : 0;
 	if (flag)
 		result(!ret, "reset", "VFIO_DEVICE_RESET, with the RESET flag (%s)", errname(ret));
 	else
 		result(ret == -EINVAL, "reset",
 		       "VFIO_DEVICE_RESET without the RESET flag: EINVAL (%s)", errname(ret));
-	if (!cfg_loaded(d))
-		return;
-	ret = cfg_read(d, 0, 4, &v);
-	result(ret == 4 && v == cfg_dword(d, 0), "after-reset-config",
-	       "config space reads after the reset (0x%08x)", v);
+	if (cfg_loaded(d)) {
+		ret = cfg_read(d, 0, 4, &v);
+		result(ret == 4 && v == cfg_dword(d, 0), "after-reset-config",
+		       "config space reads after the reset (0x%08x)", v);
+		if (flag)
+			kept_check(d, "reset-kept", "VFIO_DEVICE_RESET", before);
+	}
+	free(before);
 }
 
 static void check_irq_info(struct dev *d)
@@ -961,15 +1452,43 @@ static void check_irq_info(struct dev *d)
 	       irq.argsz, errname(ret));
 }
 
+/*
+ * C vfio-pci enables the function (pci_enable_device()) when the device is opened: the command
+ * register then shows memory and I/O decoding on for the BARs the function has. The BAR
+ * checks that follow turn decoding on if it is not, so that they do not depend on this one.
+ */
+static void check_decode(struct dev *d)
+{
+	__u32 want = 0, cmd, cur = 0;
+	unsigned int i;
+
+	if (!cfg_loaded(d))
+		return;
+	for (i = 0; i < NUM_BARS; i++)
+		if (bar_present(d, i))
+			want |= bar_is_io(d, i) ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY;
+	cmd = cfg_dword(d, PCI_COMMAND) & 0xffff;
+	result((cmd & want) == want, "command-at-open",
+	       "the command register at open has decoding on for the BARs of the function (0x%04x, want 0x%x)",
+	       cmd, want);
+	if (cfg_read(d, PCI_COMMAND, 2, &cur) == 2 && (cur & want) != want)
+		cfg_write(d, PCI_COMMAND, 2, cur | want);
+}
+
 static void check_generic(struct dev *d)
 {
 	check_device_info(d);
 	check_irq_info(d);
 	check_config(d);
+	check_caps(d);
+	check_config_writes(d);
 	check_sizing(d);
+	check_decode(d);
 	check_bars(d);
+	check_msix_table(d);
 	check_mmap(d);
 	check_memory_enable(d);
+	check_pcie_flr(d);
 }
 
 /* QEMU's edu device, BAR0 (hw/misc/edu.c). */
