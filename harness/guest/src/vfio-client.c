@@ -3,6 +3,7 @@
  * vfio-client: a small VFIO userspace client for the guest tests.
  *
  *   vfio-client info    <bdf> group|cdev  print what the device shows, one "key=value" a line
+ *   vfio-client regions <bdf> group|cdev  the device-specific regions: info, contents, writes
  *   vfio-client generic <bdf> group|cdev  TAP-style region and config-space checks, any device
  *   vfio-client edu     <bdf> group|cdev  the generic checks, then QEMU's edu device (1234:11e8)
  *
@@ -1621,12 +1622,54 @@ static void check_edu(struct dev *d)
 	       "device still answers after all of the above (0x%08x)", v);
 }
 
+/*
+ * The device-specific regions (indexes past the fixed vfio-pci ones), one "key=value" a line:
+ * their info and capabilities, their contents read through the region in one pread, and the
+ * errno of a one-byte write to them (or "written").
+ */
+static int cmd_regions(struct dev *d)
+{
+	struct vfio_region_info info;
+	unsigned char buf[4096];
+	unsigned int i, j;
+	ssize_t n;
+
+	if (d->info_ret)
+		die("VFIO_DEVICE_GET_INFO");
+	printf("device.num_regions=%u\n", d->info.num_regions);
+	for (i = VFIO_PCI_NUM_REGIONS; i < d->info.num_regions; i++) {
+		if (region_info(d->fd, i, &info)) {
+			printf("region.%u.errno=%d\n", i, errno);
+			continue;
+		}
+		printf("region.%u.flags=0x%x\nregion.%u.size=0x%llx\n", i, info.flags, i,
+		       (unsigned long long)info.size);
+		if (info.flags & VFIO_REGION_INFO_FLAG_CAPS)
+			print_region_caps(d, i, info.argsz);
+		n = pread(d->fd, buf, info.size < sizeof(buf) ? info.size : sizeof(buf),
+			  info.offset);
+		if (n < 0) {
+			printf("region.%u.read.errno=%d\n", i, errno);
+		} else {
+			printf("region.%u.data=", i);
+			for (j = 0; j < n; j++)
+				printf("%02x", buf[j]);
+			printf("\n");
+		}
+		if (pwrite(d->fd, buf, 1, info.offset) < 0)
+			printf("region.%u.write.errno=%d\n", i, errno);
+		else
+			printf("region.%u.write=written\n", i);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct dev *d;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: %s info|generic|edu <bdf> group|cdev\n", argv[0]);
+		fprintf(stderr, "usage: %s info|regions|generic|edu <bdf> group|cdev\n", argv[0]);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1634,13 +1677,16 @@ int main(int argc, char **argv)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		die("calloc");
-	if (strcmp(argv[1], "info") && strcmp(argv[1], "generic") && strcmp(argv[1], "edu")) {
+	if (strcmp(argv[1], "info") && strcmp(argv[1], "regions") && strcmp(argv[1], "generic") &&
+	    strcmp(argv[1], "edu")) {
 		fprintf(stderr, "unknown command %s\n", argv[1]);
 		return 2;
 	}
 	dev_open(d, argv[2], argv[3]);
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(d);
+	if (!strcmp(argv[1], "regions"))
+		return cmd_regions(d);
 	check_generic(d);
 	if (!strcmp(argv[1], "edu"))
 		check_edu(d);
