@@ -698,6 +698,46 @@ impl InfoCaps {
     }
 }
 
+/// An eventfd userspace handed to the device to be signalled, `struct eventfd_ctx`.
+///
+/// # Invariants
+///
+/// `ctx` holds a reference taken with `eventfd_ctx_fdget()`, dropped on drop.
+pub struct EventFd {
+    ctx: NonNull<bindings::eventfd_ctx>,
+}
+
+impl EventFd {
+    /// Takes the eventfd of the caller's file descriptor `fd` (`EBADF` if there is no such file,
+    /// `EINVAL` if it is not an eventfd).
+    pub fn from_fd(fd: i32) -> Result<Self> {
+        // SAFETY: `eventfd_ctx_fdget()` takes any descriptor and checks it.
+        let ctx = from_err_ptr(unsafe { bindings::eventfd_ctx_fdget(fd) })?;
+        // INVARIANT: A successful `eventfd_ctx_fdget()` returns a new reference.
+        NonNull::new(ctx).map(|ctx| Self { ctx }).ok_or(EINVAL)
+    }
+
+    /// Signals the eventfd, from any context, `eventfd_signal()`.
+    pub fn signal(&self) {
+        // SAFETY: By the type invariant, `ctx` is a live eventfd.
+        unsafe { bindings::eventfd_signal_mask(self.ctx.as_ptr(), 0) };
+    }
+}
+
+impl Drop for EventFd {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, the reference is ours.
+        unsafe { bindings::eventfd_ctx_put(self.ctx.as_ptr()) };
+    }
+}
+
+// SAFETY: An eventfd context is reference counted and may be signalled and released from any
+// thread.
+unsafe impl Send for EventFd {}
+
+// SAFETY: `signal()`, the only method, may be called concurrently.
+unsafe impl Sync for EventFd {}
+
 /// VFIO uAPI constants, from `include/uapi/linux/vfio.h`.
 pub mod uapi {
     use crate::bindings;
@@ -712,8 +752,27 @@ pub mod uapi {
     pub const DEVICE_GET_INFO: u32 = vfio_ioctl(7);
     /// `VFIO_DEVICE_GET_IRQ_INFO`.
     pub const DEVICE_GET_IRQ_INFO: u32 = vfio_ioctl(9);
+    /// `VFIO_DEVICE_SET_IRQS`.
+    pub const DEVICE_SET_IRQS: u32 = vfio_ioctl(10);
     /// `VFIO_DEVICE_RESET`.
     pub const DEVICE_RESET: u32 = vfio_ioctl(11);
+
+    /// `VFIO_IRQ_SET_DATA_NONE`: no data, the action applies to the interrupts as such.
+    pub const IRQ_SET_DATA_NONE: u32 = bindings::VFIO_IRQ_SET_DATA_NONE;
+    /// `VFIO_IRQ_SET_DATA_BOOL`: one byte per interrupt says whether the action applies.
+    pub const IRQ_SET_DATA_BOOL: u32 = bindings::VFIO_IRQ_SET_DATA_BOOL;
+    /// `VFIO_IRQ_SET_DATA_EVENTFD`: one `__s32` eventfd per interrupt, -1 for none.
+    pub const IRQ_SET_DATA_EVENTFD: u32 = bindings::VFIO_IRQ_SET_DATA_EVENTFD;
+    /// `VFIO_IRQ_SET_DATA_TYPE_MASK`.
+    pub const IRQ_SET_DATA_TYPE_MASK: u32 = bindings::VFIO_IRQ_SET_DATA_TYPE_MASK;
+    /// `VFIO_IRQ_SET_ACTION_MASK`.
+    pub const IRQ_SET_ACTION_MASK: u32 = bindings::VFIO_IRQ_SET_ACTION_MASK;
+    /// `VFIO_IRQ_SET_ACTION_UNMASK`.
+    pub const IRQ_SET_ACTION_UNMASK: u32 = bindings::VFIO_IRQ_SET_ACTION_UNMASK;
+    /// `VFIO_IRQ_SET_ACTION_TRIGGER`.
+    pub const IRQ_SET_ACTION_TRIGGER: u32 = bindings::VFIO_IRQ_SET_ACTION_TRIGGER;
+    /// `VFIO_IRQ_SET_ACTION_TYPE_MASK`.
+    pub const IRQ_SET_ACTION_TYPE_MASK: u32 = bindings::VFIO_IRQ_SET_ACTION_TYPE_MASK;
 
     /// `VFIO_IRQ_INFO_EVENTFD`: the interrupts can signal an eventfd.
     pub const IRQ_INFO_EVENTFD: u32 = bindings::VFIO_IRQ_INFO_EVENTFD;
@@ -823,6 +882,120 @@ impl IrqInfo {
         Ok(0)
     }
 }
+
+/// Checks a `VFIO_DEVICE_SET_IRQS` header as the C VFIO core does
+/// (`vfio_set_irqs_validate_and_prepare()`), for a device with `max_irq_type` interrupt
+/// indexes, of which index `index` has `irqs` interrupts; returns the size of the data that
+/// follows the header. `EINVAL` for an `argsz` below the header or the data, an index out of
+/// range, unknown flags, a data type that is not exactly one of none, bool or eventfd, or
+/// interrupts past those of the index.
+pub fn validate_irq_set(
+    argsz: u32,
+    flags: u32,
+    index: u32,
+    start: u32,
+    count: u32,
+    irqs: u32,
+    max_irq_type: u32,
+) -> Result<usize> {
+    // CAST: the header size is a small constant.
+    let minsz = mem::size_of::<bindings::vfio_irq_set>() as u32;
+    let known = uapi::IRQ_SET_DATA_TYPE_MASK | uapi::IRQ_SET_ACTION_TYPE_MASK;
+    if argsz < minsz || index >= max_irq_type || count >= u32::MAX - start || flags & !known != 0 {
+        return Err(EINVAL);
+    }
+    if start >= irqs || start + count > irqs {
+        return Err(EINVAL);
+    }
+    let size: u32 = match flags & uapi::IRQ_SET_DATA_TYPE_MASK {
+        uapi::IRQ_SET_DATA_NONE => 0,
+        uapi::IRQ_SET_DATA_BOOL => 1,
+        uapi::IRQ_SET_DATA_EVENTFD => 4,
+        _ => return Err(EINVAL),
+    };
+    // `count` is below `u32::MAX - start`, so the product fits in `u64`.
+    let data = u64::from(count) * u64::from(size);
+    if data > u64::from(argsz - minsz) {
+        return Err(EINVAL);
+    }
+    // CAST: bounded by `argsz`, a `u32`.
+    Ok(data as usize)
+}
+
+/// A `VFIO_DEVICE_SET_IRQS` request, read from userspace and checked with
+/// [`validate_irq_set`].
+pub struct IrqSet {
+    /// `VFIO_IRQ_SET_*`: one data type and an action.
+    pub flags: u32,
+    /// The interrupt index.
+    pub index: u32,
+    /// The first interrupt of the index the request is about.
+    pub start: u32,
+    /// The number of interrupts the request is about.
+    pub count: u32,
+    data: KVec<u8>,
+}
+
+impl IrqSet {
+    /// Reads the request at the user address `arg`, for a device with `max_irq_type` interrupt
+    /// indexes; `irqs` gives the number of interrupts of an index.
+    pub fn from_user(arg: usize, max_irq_type: u32, irqs: impl FnOnce(u32) -> u32) -> Result<Self> {
+        let minsz = mem::size_of::<bindings::vfio_irq_set>();
+        let hdr: bindings::vfio_irq_set = read_argsz(arg, minsz)?;
+        let len = validate_irq_set(
+            hdr.argsz,
+            hdr.flags,
+            hdr.index,
+            hdr.start,
+            hdr.count,
+            irqs(hdr.index),
+            max_irq_type,
+        )?;
+        let mut data = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        UserSlice::new(UserPtr::from_addr(arg + minsz), len)
+            .reader()
+            .read_slice(&mut data)?;
+        Ok(Self {
+            flags: hdr.flags,
+            index: hdr.index,
+            start: hdr.start,
+            count: hdr.count,
+            data,
+        })
+    }
+
+    /// The data type, `VFIO_IRQ_SET_DATA_*`.
+    pub fn data_type(&self) -> u32 {
+        self.flags & uapi::IRQ_SET_DATA_TYPE_MASK
+    }
+
+    /// The action, `VFIO_IRQ_SET_ACTION_*` (not necessarily a single one).
+    pub fn action(&self) -> u32 {
+        self.flags & uapi::IRQ_SET_ACTION_TYPE_MASK
+    }
+
+    /// With `VFIO_IRQ_SET_DATA_BOOL`, the byte of the `i`th interrupt of the request.
+    pub fn bool_at(&self, i: usize) -> Option<bool> {
+        (self.data_type() == uapi::IRQ_SET_DATA_BOOL)
+            .then(|| self.data.get(i).map(|b| *b != 0))
+            .flatten()
+    }
+
+    /// With `VFIO_IRQ_SET_DATA_EVENTFD`, the descriptor of the `i`th interrupt of the request.
+    pub fn fd_at(&self, i: usize) -> Option<i32> {
+        if self.data_type() != uapi::IRQ_SET_DATA_EVENTFD {
+            return None;
+        }
+        let b = self.data.get(4 * i..4 * i + 4)?;
+        Some(i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+// SAFETY: `vfio_irq_set` is a `#[repr(C)]` structure of `u32`s followed by a flexible array,
+// which takes no room: no padding, and any bytes are a valid value.
+unsafe impl FromBytes for bindings::vfio_irq_set {}
+// SAFETY: See `FromBytes` above.
+unsafe impl AsBytes for bindings::vfio_irq_set {}
 
 // SAFETY: `vfio_device_info` is a `#[repr(C)]` structure of `u32`s: no padding, and any bytes
 // are a valid value.

@@ -998,6 +998,10 @@ impl VConfig {
             effects.command = true;
         }
         self.default_write(hw, perms, pos, offset, width, val)?;
+        if offset == COMMAND + 1 {
+            // INTx disable, in the upper byte.
+            effects.command = true;
+        }
         if offset == COMMAND {
             // Remember the enables userspace asked for, to detect a backdoor reset next time.
             let v = (get(&self.vconfig, COMMAND, 2) & !(io | mem)) | (val & (io | mem));
@@ -1117,6 +1121,11 @@ impl VConfig {
             val = (val & !mask) | (get(&self.vconfig, pos, virt_bytes) & mask);
         }
         Ok(val)
+    }
+
+    /// Whether userspace set INTx disable in the virtual command register.
+    pub(crate) fn intx_disabled(&self) -> bool {
+        get(&self.vconfig, COMMAND, 2) & bindings::PCI_COMMAND_INTX_DISABLE != 0
     }
 
     /// The virtual interrupt pin: 0 if the function has no INTx userspace may use.

@@ -31,6 +31,7 @@ use crate::{
         VConfig,
         NUM_BARS, //
     },
+    intrs::Irqs,
     region::{
         DevRegion,
         DevRegionEntry,
@@ -106,6 +107,10 @@ struct Open {
     low_power: bool,
     /// Device-specific regions registered by the driver, after the fixed ones.
     regions: KVec<DevRegionEntry>,
+    /// The interrupts userspace set up.
+    irqs: Irqs,
+    /// INTx disable in the virtual command register, as the interrupts last saw it.
+    virq_disabled: bool,
 }
 
 impl Open {
@@ -255,6 +260,8 @@ impl VfioPciCoreDevice {
             msix,
             low_power: false,
             regions: KVec::new(),
+            irqs: Irqs::default(),
+            virq_disabled: false,
         });
         Ok(())
     }
@@ -276,8 +283,13 @@ impl VfioPciCoreDevice {
             bars,
             saved,
             reset_works,
+            irqs,
+            regions,
             ..
         } = open;
+        // Interrupts first: the handler must be gone before the function is reset.
+        drop(irqs);
+        drop(regions);
         drop(vconfig);
         drop(bars);
         // As C vfio-pci: back to the state of open, INTx disabled, reset if the function can
@@ -368,6 +380,22 @@ impl VfioPciCoreDevice {
         }))
     }
 
+    /// Asks userspace to release the device, while unbinding waits for it: signals the
+    /// request eventfd if userspace set one, as C vfio-pci does.
+    pub fn request(&self, parent: &device::Device<Bound>, count: u32) {
+        let signalled = Option::as_ref(&*self.open.lock()).is_some_and(|open| open.irqs.request());
+        if signalled {
+            if count % 10 == 0 {
+                dev_notice!(parent, "Relaying device request to user (#{})\n", count);
+            }
+        } else if count == 0 {
+            dev_warn!(
+                parent,
+                "No device request channel registered, blocked until released by user\n"
+            );
+        }
+    }
+
     /// Handles `VFIO_DEVICE_GET_INFO` for the user structure at `arg`.
     pub fn ioctl_get_info(&self, arg: usize) -> Result<isize> {
         let (reset, regions) = Option::as_ref(&*self.open.lock())
@@ -386,13 +414,14 @@ impl VfioPciCoreDevice {
     /// and fault again afterwards.
     pub fn ioctl_reset(&self, dev: &vfio::Registered<impl vfio::Driver>) -> Result<isize> {
         let pdev = bound(dev.parent())?;
-        let guard = self.open.lock();
-        let open = Option::as_ref(&*guard).ok_or(EINVAL)?;
+        let mut guard = self.open.lock();
+        let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
         if !open.reset_works {
             return Err(EINVAL);
         }
         dev.zap_mappings();
         pdev.set_power_state(pci::PowerState::D0)?;
+        open.low_power = false;
         pdev.try_reset_function()?;
         Ok(0)
     }
@@ -456,6 +485,16 @@ impl VfioPciCoreDevice {
             uapi::DEVICE_GET_IRQ_INFO => {
                 let pdev = bound(dev.parent())?;
                 vfio::IrqInfo::ioctl(arg, |index| self.irq_info(pdev, index))
+            }
+            uapi::DEVICE_SET_IRQS => {
+                let pdev = bound(dev.parent())?;
+                let req = vfio::IrqSet::from_user(arg, uapi::PCI_NUM_IRQS, |index| {
+                    self.irq_info(pdev, index).map_or(0, |info| info.count)
+                })?;
+                let mut guard = self.open.lock();
+                let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
+                open.irqs.set(pdev, &req, open.virq_disabled)?;
+                Ok(0)
             }
             uapi::DEVICE_RESET => self.ioctl_reset(dev),
             _ => Err(ENOTTY),
@@ -826,6 +865,10 @@ fn apply_effects(
     if done.command && !open.vconfig.memory_enabled() {
         dev.zap_mappings();
     }
+    if done.command && open.vconfig.intx_disabled() != open.virq_disabled {
+        open.virq_disabled = open.vconfig.intx_disabled();
+        open.irqs.set_virq_disabled(open.virq_disabled);
+    }
     if let Some(state) = done.power_state {
         let state = pci::PowerState::from_pm_ctrl(state);
         open.low_power = state == pci::PowerState::D3Hot;
@@ -836,7 +879,10 @@ fn apply_effects(
     }
     if done.flr {
         dev.zap_mappings();
-        let _ = pdev.try_reset_function();
+        // A reset leaves the function in D0.
+        if pdev.try_reset_function().is_ok() {
+            open.low_power = false;
+        }
     }
     if let Some(bytes) = done.readrq {
         let _ = pdev.pcie_set_readrq(bytes);

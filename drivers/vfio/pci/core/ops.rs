@@ -70,6 +70,11 @@ pub trait VfioPciOps: Sized + Send + Sync + 'static {
         dev.core().write(dev, buf, offset)
     }
 
+    /// Userspace is asked to release the device, `count` times so far.
+    fn request(dev: &Registered<Self>, count: u32) {
+        dev.core().request(dev.parent(), count)
+    }
+
     /// An mmap of the device file.
     fn mmap(dev: &Registered<Self>, vma: &vfio::Mmap) -> Result {
         dev.core().mmap(dev, vma)
@@ -128,6 +133,10 @@ impl<D: VfioPciOps> vfio::Driver for VfioPciDevice<D> {
 
     fn mmap(dev: &Registered<D>, vma: &vfio::Mmap) -> Result {
         D::mmap(dev, vma)
+    }
+
+    fn request(dev: &Registered<D>, count: u32) {
+        D::request(dev, count)
     }
 
     fn mmap_fault(dev: &Registered<D>, fault: &vfio::MmapFault) -> vfio::VmFault {

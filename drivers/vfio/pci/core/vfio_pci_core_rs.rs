@@ -16,6 +16,7 @@ use kernel::prelude::*;
 
 mod config;
 mod device;
+mod intrs;
 mod ops;
 mod region;
 

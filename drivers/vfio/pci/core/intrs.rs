@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Interrupts: `VFIO_DEVICE_SET_IRQS` for INTx and the error and request indexes.
+//!
+//! INTx is level triggered and shared: the handler masks it in the function (PCI 2.3 INTx
+//! masking) before it signals userspace's eventfd, and userspace unmasks it once it has served
+//! the interrupt, as with C vfio-pci. MSI and MSI-X are not implemented yet.
+
+use kernel::{
+    irq::IrqReturn,
+    new_spinlock_irq, pci,
+    prelude::*,
+    str::CString,
+    sync::{
+        aref::ARef,
+        Arc,
+        SpinLockIrq, //
+    },
+    vfio::{
+        uapi,
+        EventFd,
+        IrqSet, //
+    },
+};
+
+/// The INTx state the interrupt handler shares with the ioctls.
+#[pin_data]
+pub(crate) struct Intx {
+    pdev: ARef<pci::Device>,
+    #[pin]
+    state: SpinLockIrq<IntxState>,
+}
+
+struct IntxState {
+    /// Masked in the function, by the handler or by userspace.
+    masked: bool,
+    trigger: Option<EventFd>,
+}
+
+impl pci::IntxHandler for Intx {
+    fn handle(&self) -> IrqReturn {
+        let mut state = self.state.lock();
+        if state.masked || !self.pdev.check_and_mask_intx() {
+            // Not ours: the line is shared.
+            return IrqReturn::None;
+        }
+        state.masked = true;
+        if let Some(trigger) = &state.trigger {
+            trigger.signal();
+        }
+        IrqReturn::Handled
+    }
+}
+
+impl Intx {
+    /// Masks INTx in the function.
+    fn mask(&self) {
+        let mut state = self.state.lock();
+        if !state.masked {
+            self.pdev.intx(false);
+            state.masked = true;
+        }
+    }
+
+    /// Unmasks INTx in the function, unless `virq_disabled` (userspace set INTx disable in
+    /// the virtual command register). If the function still asserts INTx, it stays masked
+    /// and userspace is signalled again.
+    fn unmask(&self, virq_disabled: bool) {
+        let mut state = self.state.lock();
+        if !state.masked || virq_disabled {
+            return;
+        }
+        if self.pdev.check_and_unmask_intx() {
+            state.masked = false;
+        } else if let Some(trigger) = &state.trigger {
+            trigger.signal();
+        }
+    }
+
+    fn signal(&self) {
+        if let Some(trigger) = &self.state.lock().trigger {
+            trigger.signal();
+        }
+    }
+}
+
+/// The interrupts userspace set up on an open device.
+#[derive(Default)]
+pub(crate) struct Irqs {
+    intx: Option<pci::IntxRegistration<Intx>>,
+    err: Option<EventFd>,
+    req: Option<EventFd>,
+}
+
+impl Irqs {
+    /// Masks or unmasks INTx when userspace writes INTx disable in the virtual command
+    /// register.
+    pub(crate) fn set_virq_disabled(&self, disabled: bool) {
+        if let Some(intx) = &self.intx {
+            if disabled {
+                intx.handler().mask();
+            } else {
+                intx.handler().unmask(false);
+            }
+        }
+    }
+
+    /// Signals the request eventfd, if userspace set one; returns whether it did.
+    pub(crate) fn request(&self) -> bool {
+        self.req.as_ref().map(EventFd::signal).is_some()
+    }
+
+    /// Carries out `VFIO_DEVICE_SET_IRQS`, already checked with
+    /// [`kernel::vfio::validate_irq_set`], with C vfio-pci's answers: `ENOTTY` for an action
+    /// an index does not have (and, for now, for MSI and MSI-X), `EINVAL` for a request that
+    /// does not fit the current state.
+    pub(crate) fn set(
+        &mut self,
+        pdev: &pci::Device<kernel::device::Bound>,
+        req: &IrqSet,
+        virq_disabled: bool,
+    ) -> Result {
+        match (req.index, req.action()) {
+            (uapi::PCI_INTX_IRQ_INDEX, uapi::IRQ_SET_ACTION_MASK) => {
+                let intx = self.intx_for(req)?;
+                match req.data_type() {
+                    uapi::IRQ_SET_DATA_EVENTFD => return Err(ENOTTY),
+                    uapi::IRQ_SET_DATA_BOOL if req.bool_at(0) != Some(true) => {}
+                    _ => intx.handler().mask(),
+                }
+                Ok(())
+            }
+            (uapi::PCI_INTX_IRQ_INDEX, uapi::IRQ_SET_ACTION_UNMASK) => {
+                let intx = self.intx_for(req)?;
+                match req.data_type() {
+                    // Unmasking through an eventfd (virqfd) is not implemented yet.
+                    uapi::IRQ_SET_DATA_EVENTFD => return Err(ENOTTY),
+                    uapi::IRQ_SET_DATA_BOOL if req.bool_at(0) != Some(true) => {}
+                    _ => intx.handler().unmask(virq_disabled),
+                }
+                Ok(())
+            }
+            (uapi::PCI_INTX_IRQ_INDEX, uapi::IRQ_SET_ACTION_TRIGGER) => {
+                self.intx_trigger(pdev, req, virq_disabled)
+            }
+            (uapi::PCI_ERR_IRQ_INDEX, uapi::IRQ_SET_ACTION_TRIGGER) => {
+                set_trigger_single(&mut self.err, req)
+            }
+            (uapi::PCI_REQ_IRQ_INDEX, uapi::IRQ_SET_ACTION_TRIGGER) => {
+                set_trigger_single(&mut self.req, req)
+            }
+            _ => Err(ENOTTY),
+        }
+    }
+
+    /// The INTx registration for a mask or unmask request: INTx must be enabled and the
+    /// request about its one interrupt.
+    fn intx_for(&self, req: &IrqSet) -> Result<&pci::IntxRegistration<Intx>> {
+        match &self.intx {
+            Some(intx) if req.start == 0 && req.count == 1 => Ok(intx),
+            _ => Err(EINVAL),
+        }
+    }
+
+    fn intx_trigger(
+        &mut self,
+        pdev: &pci::Device<kernel::device::Bound>,
+        req: &IrqSet,
+        virq_disabled: bool,
+    ) -> Result {
+        if self.intx.is_some() && req.count == 0 && req.data_type() == uapi::IRQ_SET_DATA_NONE {
+            self.intx = None;
+            return Ok(());
+        }
+        if req.start != 0 || req.count != 1 {
+            return Err(EINVAL);
+        }
+        if let Some(fd) = req.fd_at(0) {
+            let trigger = if fd >= 0 {
+                Some(EventFd::from_fd(fd)?)
+            } else {
+                None
+            };
+            match &self.intx {
+                Some(intx) => {
+                    // The old eventfd is released after the lock.
+                    let _old =
+                        core::mem::replace(&mut intx.handler().state.lock().trigger, trigger);
+                }
+                None => self.intx = Some(enable_intx(pdev, trigger, virq_disabled)?),
+            }
+            return Ok(());
+        }
+        let intx = self.intx.as_ref().ok_or(EINVAL)?;
+        if req.data_type() == uapi::IRQ_SET_DATA_NONE || req.bool_at(0) == Some(true) {
+            intx.handler().signal();
+        }
+        Ok(())
+    }
+}
+
+/// Requests INTx for `pdev`, masked if userspace disabled it in the virtual command register.
+fn enable_intx(
+    pdev: &pci::Device<kernel::device::Bound>,
+    trigger: Option<EventFd>,
+    virq_disabled: bool,
+) -> Result<pci::IntxRegistration<Intx>> {
+    // Functions without INTx masking would need an exclusive, disabled line: not implemented.
+    if !pdev.intx_mask_supported() {
+        return Err(EOPNOTSUPP);
+    }
+    let pdev_ref: ARef<pci::Device> = pdev.into();
+    let intx = Arc::pin_init(
+        pin_init!(Intx {
+            pdev: pdev_ref,
+            state <- new_spinlock_irq!(IntxState {
+                masked: virq_disabled,
+                trigger,
+            }),
+        }),
+        GFP_KERNEL,
+    )?;
+    pdev.intx(!virq_disabled);
+    let name = CString::try_from_fmt(fmt!("vfio-intx({:04x})", pdev.dev_id()))?;
+    pdev.request_intx(intx, true, name)
+}
+
+/// Sets, clears or signals the one eventfd of the error or request index, as C vfio-pci's
+/// `vfio_pci_set_ctx_trigger_single()`: data none signals it (count 1) or releases it
+/// (count 0), bool signals it, an eventfd replaces it (-1 releases it).
+fn set_trigger_single(slot: &mut Option<EventFd>, req: &IrqSet) -> Result {
+    match req.data_type() {
+        uapi::IRQ_SET_DATA_NONE => {
+            let trigger = slot.as_ref().ok_or(EINVAL)?;
+            if req.count == 0 {
+                *slot = None;
+            } else {
+                trigger.signal();
+            }
+            Ok(())
+        }
+        uapi::IRQ_SET_DATA_BOOL => {
+            if req.bool_at(0).ok_or(EINVAL)? {
+                if let Some(trigger) = slot {
+                    trigger.signal();
+                }
+            }
+            Ok(())
+        }
+        _ => {
+            let fd = req.fd_at(0).ok_or(EINVAL)?;
+            if fd == -1 {
+                *slot = None;
+            } else if fd >= 0 {
+                *slot = Some(EventFd::from_fd(fd)?);
+            }
+            Ok(())
+        }
+    }
+}
