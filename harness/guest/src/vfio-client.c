@@ -38,6 +38,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -46,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -1454,6 +1456,112 @@ static void check_irq_info(struct dev *d)
 }
 
 /*
+ * VFIO_DEVICE_SET_IRQS with the header, flags, index, start and count given, followed by the
+ * len bytes at data; argsz is the header and the data unless argsz is non-zero.
+ */
+static long set_irqs(struct dev *d, __u32 argsz, __u32 flags, __u32 index, __u32 start,
+		     __u32 count, const void *data, size_t len)
+{
+	union {
+		struct vfio_irq_set hdr;
+		__u8 bytes[sizeof(struct vfio_irq_set) + 16];
+	} u;
+
+	memset(&u, 0, sizeof(u));
+	u.hdr.argsz = argsz ? argsz : sizeof(u.hdr) + len;
+	u.hdr.flags = flags;
+	u.hdr.index = index;
+	u.hdr.start = start;
+	u.hdr.count = count;
+	if (len > sizeof(u.bytes) - sizeof(u.hdr))
+		len = sizeof(u.bytes) - sizeof(u.hdr);
+	memcpy(u.bytes + sizeof(u.hdr), data, len);
+	return ioctl(d->fd, VFIO_DEVICE_SET_IRQS, &u.hdr) ? -errno : 0;
+}
+
+/* Whether the eventfd fires within ms milliseconds; consumes what it counted. */
+static bool fired(int efd, int ms)
+{
+	struct pollfd p = { .fd = efd, .events = POLLIN };
+	__u64 n;
+
+	if (poll(&p, 1, ms) != 1)
+		return false;
+	return read(efd, &n, sizeof(n)) == sizeof(n);
+}
+
+#define TRIGGER(data) (VFIO_IRQ_SET_DATA_##data | VFIO_IRQ_SET_ACTION_TRIGGER)
+
+/*
+ * VFIO_DEVICE_SET_IRQS: what C vfio-pci answers to requests it refuses, and the request
+ * index's eventfd as a loopback (data none and bool signal it). Interrupt counts come from
+ * VFIO_DEVICE_GET_IRQ_INFO: every device has one REQ interrupt.
+ */
+static void check_set_irqs(struct dev *d)
+{
+	int efd = eventfd(0, EFD_NONBLOCK), fd;
+	__u32 hdr = sizeof(struct vfio_irq_set);
+	const __u32 req = VFIO_PCI_REQ_IRQ_INDEX;
+	__u8 yes = 1;
+	long ret;
+
+	ret = set_irqs(d, hdr - 1, TRIGGER(NONE), req, 0, 1, NULL, 0);
+	result(ret == -EINVAL, "set-irqs-argsz", "SET_IRQS argsz %u, too small: EINVAL (%s)",
+	       hdr - 1, errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(NONE), VFIO_PCI_NUM_IRQS, 0, 1, NULL, 0);
+	result(ret == -EINVAL, "set-irqs-index", "SET_IRQS index %u: EINVAL (%s)",
+	       VFIO_PCI_NUM_IRQS, errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(NONE) | 1u << 6, req, 0, 1, NULL, 0);
+	result(ret == -EINVAL, "set-irqs-flags", "SET_IRQS with an unknown flag: EINVAL (%s)",
+	       errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(NONE) | VFIO_IRQ_SET_DATA_BOOL, req, 0, 1, &yes, 1);
+	result(ret == -EINVAL, "set-irqs-two-data-types",
+	       "SET_IRQS with data none and bool: EINVAL (%s)", errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(NONE), req, 1, 1, NULL, 0);
+	result(ret == -EINVAL, "set-irqs-range", "SET_IRQS of REQ interrupt 1 of 1: EINVAL (%s)",
+	       errname(ret));
+	ret = set_irqs(d, hdr, TRIGGER(EVENTFD), req, 0, 1, &efd, sizeof(efd));
+	result(ret == -EINVAL, "set-irqs-data-short",
+	       "SET_IRQS with an eventfd but argsz of the header only: EINVAL (%s)", errname(ret));
+	ret = set_irqs(d, 0, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK, req, 0, 1, NULL, 0);
+	result(ret == -ENOTTY, "set-irqs-req-mask", "SET_IRQS mask of REQ: ENOTTY (%s)",
+	       errname(ret));
+	ret = set_irqs(d, 0, VFIO_IRQ_SET_DATA_NONE, req, 0, 1, NULL, 0);
+	result(ret == -ENOTTY, "set-irqs-no-action", "SET_IRQS without an action: ENOTTY (%s)",
+	       errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(NONE), req, 0, 1, NULL, 0);
+	result(ret == -EINVAL, "set-irqs-req-none-unset",
+	       "SET_IRQS REQ trigger, data none, no eventfd set: EINVAL (%s)", errname(ret));
+	fd = 1000;
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), req, 0, 1, &fd, sizeof(fd));
+	result(ret == -EBADF, "set-irqs-bad-fd", "SET_IRQS REQ trigger, closed fd: EBADF (%s)",
+	       errname(ret));
+	fd = 1;
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), req, 0, 1, &fd, sizeof(fd));
+	result(ret == -EINVAL, "set-irqs-not-eventfd",
+	       "SET_IRQS REQ trigger, an fd that is no eventfd: EINVAL (%s)", errname(ret));
+
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), req, 0, 1, &efd, sizeof(efd));
+	result(!ret, "set-irqs-req-eventfd", "SET_IRQS REQ trigger with an eventfd (%s)",
+	       errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(NONE), req, 0, 1, NULL, 0);
+	result(!ret && fired(efd, 1000), "set-irqs-req-loopback-none",
+	       "SET_IRQS REQ trigger, data none: the eventfd fires (%s)", errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(BOOL), req, 0, 1, &yes, 1);
+	result(!ret && fired(efd, 1000), "set-irqs-req-loopback-bool",
+	       "SET_IRQS REQ trigger, data bool true: the eventfd fires (%s)", errname(ret));
+	fd = -1;
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), req, 0, 1, &fd, sizeof(fd));
+	result(!ret, "set-irqs-req-clear", "SET_IRQS REQ trigger, eventfd -1 clears it (%s)",
+	       errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(NONE), req, 0, 1, NULL, 0);
+	result(ret == -EINVAL && !fired(efd, 0), "set-irqs-req-cleared",
+	       "SET_IRQS REQ trigger, data none after clearing: EINVAL, nothing fires (%s)",
+	       errname(ret));
+	close(efd);
+}
+
+/*
  * C vfio-pci enables the function (pci_enable_device()) when the device is opened: the command
  * register then shows memory and I/O decoding on for the BARs the function has. The BAR
  * checks that follow turn decoding on if it is not, so that they do not depend on this one.
@@ -1480,6 +1588,7 @@ static void check_generic(struct dev *d)
 {
 	check_device_info(d);
 	check_irq_info(d);
+	check_set_irqs(d);
 	check_config(d);
 	check_caps(d);
 	check_config_writes(d);
@@ -1499,6 +1608,8 @@ static void check_generic(struct dev *d)
 #define EDU_STATUS 0x20
 #define EDU_STATUS_COMPUTING 0x01
 #define EDU_IRQ_STATUS 0x24
+#define EDU_IRQ_RAISE 0x60
+#define EDU_IRQ_ACK 0x64
 #define EDU_BAR0_SIZE 0x100000
 
 static __u32 edu_read(struct dev *d, unsigned int reg, long *ret)
@@ -1540,6 +1651,68 @@ static void edu_mmap_liveness(struct dev *d, __u32 *bar0, const char *name,
 	result(!fault && v == ~w && ret == 4 && p == ~w, name,
 	       "BAR0 liveness through the mapping%s: 0x%08x written, the inverse reads back through the mapping and pread (0x%08x, 0x%08x%s)",
 	       when, w, v, p, fault ? ", SIGBUS" : "");
+}
+
+/*
+ * edu's INTx (MSI is off): raising an interrupt fires the eventfd, and the interrupt is masked
+ * until userspace unmasks it (automasked); unmasking while the device still asserts it fires
+ * again; a masked interrupt does not fire; acknowledged, it is quiet.
+ */
+static void check_edu_intx(struct dev *d)
+{
+	int efd = eventfd(0, EFD_NONBLOCK), fd = -1;
+	const __u32 intx = VFIO_PCI_INTX_IRQ_INDEX;
+	const __u32 unmask = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK;
+	const __u32 mask = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK;
+	long ret;
+	__u32 v;
+
+	ret = set_irqs(d, 0, mask, intx, 0, 1, NULL, 0);
+	result(ret == -EINVAL, "edu-intx-mask-off", "INTx mask before INTx is set up: EINVAL (%s)",
+	       errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), intx, 0, 1, &efd, sizeof(efd));
+	result(!ret, "edu-intx-enable", "INTx trigger with an eventfd (%s)", errname(ret));
+	if (ret)
+		goto out;
+	edu_write(d, EDU_IRQ_RAISE, 1);
+	result(fired(efd, 3000), "edu-intx-fires", "raising edu's interrupt fires the eventfd");
+	edu_write(d, EDU_IRQ_RAISE, 2);
+	result(!fired(efd, 300), "edu-intx-automasked",
+	       "raised again before unmask: nothing fires (automasked)");
+	ret = set_irqs(d, 0, unmask, intx, 0, 1, NULL, 0);
+	result(!ret && fired(efd, 3000), "edu-intx-unmask-asserted",
+	       "unmask while edu still asserts INTx: fires again (%s)", errname(ret));
+	v = edu_read(d, EDU_IRQ_STATUS, &ret);
+	edu_write(d, EDU_IRQ_ACK, v);
+	ret = set_irqs(d, 0, unmask, intx, 0, 1, NULL, 0);
+	result(!ret && !fired(efd, 300), "edu-intx-acked",
+	       "acknowledged (status 0x%x) and unmasked: nothing fires (%s)", v, errname(ret));
+	edu_write(d, EDU_IRQ_RAISE, 4);
+	result(fired(efd, 3000), "edu-intx-fires-again", "raised after unmask: fires again");
+	edu_write(d, EDU_IRQ_ACK, 4);
+	ret = set_irqs(d, 0, unmask, intx, 0, 1, NULL, 0);
+	ret = ret ? ret : set_irqs(d, 0, mask, intx, 0, 1, NULL, 0);
+	edu_write(d, EDU_IRQ_RAISE, 8);
+	result(!ret && !fired(efd, 300), "edu-intx-masked",
+	       "masked by ioctl, raised: nothing fires (%s)", errname(ret));
+	ret = set_irqs(d, 0, unmask, intx, 0, 1, NULL, 0);
+	result(!ret && fired(efd, 3000), "edu-intx-unmask-pending",
+	       "unmasked with the interrupt pending: fires (%s)", errname(ret));
+	edu_write(d, EDU_IRQ_ACK, 8);
+	ret = set_irqs(d, 0, TRIGGER(NONE), intx, 0, 1, NULL, 0);
+	result(!ret && fired(efd, 1000), "edu-intx-loopback",
+	       "INTx trigger, data none: the eventfd fires (%s)", errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), intx, 0, 1, &fd, sizeof(fd));
+	result(!ret, "edu-intx-no-eventfd", "INTx trigger, eventfd -1: INTx stays set up (%s)",
+	       errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(NONE), intx, 0, 0, NULL, 0);
+	result(!ret, "edu-intx-disable", "INTx trigger, data none, count 0: disabled (%s)",
+	       errname(ret));
+	ret = set_irqs(d, 0, unmask, intx, 0, 1, NULL, 0);
+	result(ret == -EINVAL, "edu-intx-unmask-off", "INTx unmask once disabled: EINVAL (%s)",
+	       errname(ret));
+out:
+	close(efd);
 }
 
 static void check_edu(struct dev *d)
@@ -1610,6 +1783,7 @@ static void check_edu(struct dev *d)
 		       "BAR0 liveness written by pwrite, read through the mapping (0x%08x)", v);
 	}
 
+	check_edu_intx(d);
 	check_reset(d);
 	edu_liveness(d, "edu-after-reset", " after the reset", 0xdeadbeef);
 	if (map0) {
