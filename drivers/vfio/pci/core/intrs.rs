@@ -258,3 +258,49 @@ fn set_trigger_single(slot: &mut Option<EventFd>, req: &IrqSet) -> Result {
         }
     }
 }
+
+#[cfg(CONFIG_VFIO_PCI_CORE_RUST_KUNIT_TEST)]
+#[kernel::macros::kunit_tests(vfio_pci_core_rs_irqs)]
+mod tests {
+    use kernel::vfio::{
+        uapi,
+        validate_irq_set, //
+    };
+
+    const HDR: u32 = 20;
+    const NONE: u32 = uapi::IRQ_SET_DATA_NONE | uapi::IRQ_SET_ACTION_TRIGGER;
+    const BOOL: u32 = uapi::IRQ_SET_DATA_BOOL | uapi::IRQ_SET_ACTION_TRIGGER;
+    const EVENTFD: u32 = uapi::IRQ_SET_DATA_EVENTFD | uapi::IRQ_SET_ACTION_TRIGGER;
+    const MAX: u32 = uapi::PCI_NUM_IRQS;
+
+    #[test]
+    fn set_irqs_data_sizes_follow_the_data_type() {
+        assert_eq!(validate_irq_set(HDR, NONE, 0, 0, 1, 1, MAX), Ok(0));
+        assert_eq!(validate_irq_set(HDR + 3, BOOL, 1, 0, 3, 4, MAX), Ok(3));
+        assert_eq!(validate_irq_set(HDR + 8, EVENTFD, 2, 1, 2, 4, MAX), Ok(8));
+        // Count 0 (disable) needs no data.
+        assert_eq!(validate_irq_set(HDR, EVENTFD, 0, 0, 0, 1, MAX), Ok(0));
+        // Mask and unmask are not the validation's business, nor several actions at once.
+        let both =
+            uapi::IRQ_SET_DATA_NONE | uapi::IRQ_SET_ACTION_MASK | uapi::IRQ_SET_ACTION_UNMASK;
+        assert_eq!(validate_irq_set(HDR, both, 0, 0, 1, 1, MAX), Ok(0));
+    }
+
+    #[test]
+    fn set_irqs_rejects_what_c_rejects() {
+        // Header too small, or not covering the data.
+        assert!(validate_irq_set(HDR - 1, NONE, 0, 0, 1, 1, MAX).is_err());
+        assert!(validate_irq_set(HDR + 7, EVENTFD, 2, 0, 2, 4, MAX).is_err());
+        // Index past the device's, unknown flags, not exactly one data type.
+        assert!(validate_irq_set(HDR, NONE, MAX, 0, 1, 1, MAX).is_err());
+        assert!(validate_irq_set(HDR, NONE | 1 << 6, 0, 0, 1, 1, MAX).is_err());
+        assert!(validate_irq_set(HDR + 1, NONE | BOOL, 0, 0, 1, 1, MAX).is_err());
+        assert!(validate_irq_set(HDR, uapi::IRQ_SET_ACTION_TRIGGER, 0, 0, 1, 1, MAX).is_err());
+        // Interrupts past those of the index, none at all, or a count that overflows.
+        assert!(validate_irq_set(HDR, NONE, 3, 1, 1, 1, MAX).is_err());
+        assert!(validate_irq_set(HDR, NONE, 0, 0, 2, 1, MAX).is_err());
+        assert!(validate_irq_set(HDR, NONE, 0, 0, 0, 0, MAX).is_err());
+        assert!(validate_irq_set(HDR, NONE, 2, 5, u32::MAX - 5, 64, MAX).is_err());
+        assert!(validate_irq_set(u32::MAX, EVENTFD, 2, 0, u32::MAX / 4, u32::MAX, MAX).is_err());
+    }
+}
