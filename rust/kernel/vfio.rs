@@ -52,6 +52,10 @@ use core::{
         self,
         NonNull, //
     },
+    sync::atomic::{
+        AtomicBool,
+        Ordering, //
+    },
 };
 
 /// The operations of a VFIO device, `struct vfio_device_ops`.
@@ -154,6 +158,8 @@ pub struct Device<T: Driver> {
     // `_vfio_alloc_device()` allocates the containing structure with `struct vfio_device` at
     // offset 0; `#[repr(C)]` and this being the first field keep it there.
     vdev: Opaque<bindings::vfio_device>,
+    // Whether a `Registration` holds the device. Zeroed, so `false`, by `_vfio_alloc_device()`.
+    registered: AtomicBool,
     #[pin]
     data: T::Data,
 }
@@ -218,6 +224,13 @@ impl<T: Driver> Device<T> {
         ..pin_init::zeroed()
     };
 
+    /// The operations of a device whose data is not initialized yet: without `release`, so
+    /// that a failed initialization frees the device without dropping uninitialized data.
+    const ALLOC_OPS: bindings::vfio_device_ops = bindings::vfio_device_ops {
+        release: None,
+        ..Self::OPS
+    };
+
     /// Allocates a VFIO device for `parent`, with the driver data `data`.
     ///
     /// The device is not visible to userspace until it is registered with [`Registration`].
@@ -231,20 +244,17 @@ impl<T: Driver> Device<T> {
             assert!(mem::align_of::<Self>() <= bindings::ARCH_KMALLOC_MINALIGN);
         }
 
-        // Until `data` is initialized, use operations without `release`, so that a failed
-        // initialization frees the device without dropping uninitialized data.
-        let alloc_ops = bindings::vfio_device_ops {
-            release: None,
-            ..Self::OPS
-        };
-
         // SAFETY:
         // - `parent` is a valid, bound device by its type invariants.
-        // - `alloc_ops` outlives every use of it: the device either gets `Self::OPS` below or is
-        //   freed before this function returns.
+        // - `Self::ALLOC_OPS` is a static table: it outlives the device whenever it is freed
+        //   (the release of a device can be delayed).
         // - The size is that of `Self`, which starts with the `struct vfio_device`.
         let vdev = from_err_ptr(unsafe {
-            bindings::_vfio_alloc_device(mem::size_of::<Self>(), parent.as_raw(), &alloc_ops)
+            bindings::_vfio_alloc_device(
+                mem::size_of::<Self>(),
+                parent.as_raw(),
+                const { &Self::ALLOC_OPS },
+            )
         })?;
         let this = vdev.cast::<Self>();
 
@@ -614,9 +624,14 @@ impl<T: Driver> Registration<T> {
         if unsafe { (*dev.as_raw()).dev } != parent.as_raw() {
             return Err(EINVAL);
         }
-        // SAFETY: `dev` is a fully initialized VFIO device, not yet registered, whose parent is
-        // bound.
-        to_result(unsafe { bindings::vfio_register_group_dev(dev.as_raw()) })?;
+        // One registration at a time: `EBUSY` for a device that is registered already.
+        if dev.registered.swap(true, Ordering::AcqRel) {
+            return Err(EBUSY);
+        }
+        // SAFETY: `dev` is a fully initialized VFIO device, not registered (checked above),
+        // whose parent is bound.
+        to_result(unsafe { bindings::vfio_register_group_dev(dev.as_raw()) })
+            .inspect_err(|_| dev.registered.store(false, Ordering::Release))?;
         // If this fails, dropping the registration unregisters the device again.
         Devres::new(parent, Self { dev })
     }
@@ -631,6 +646,7 @@ impl<T: Driver> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: The device was registered in `new_group`.
         unsafe { bindings::vfio_unregister_group_dev(self.dev.as_raw()) };
+        self.dev.registered.store(false, Ordering::Release);
     }
 }
 

@@ -105,6 +105,7 @@ impl<const N: usize> PermTable<N> {
 
     /// Returns the `(virtual, writable)` masks of the `width` bytes at `offset`, as a
     /// little-endian value; `None` if the access does not lie within the structure.
+    #[cfg(CONFIG_VFIO_PCI_CORE_RUST_KUNIT_TEST)]
     pub(crate) fn masks(&self, offset: usize, width: usize) -> Option<(u32, u32)> {
         masks(&self.virt, &self.write, offset, width)
     }
@@ -508,17 +509,21 @@ pub(crate) struct VConfig {
 }
 
 /// Reads `width` little-endian bytes of `buf` at `pos`.
+///
+/// Bytes past the end of `buf` read as 0: a capability register computed from a capability
+/// near the end of the config space may lie past it.
 fn get(buf: &[u8], pos: usize, width: usize) -> u32 {
     let mut v = 0u32;
-    for (b, byte) in buf[pos..pos + width].iter().enumerate() {
+    for (b, byte) in buf.iter().skip(pos).take(width).enumerate() {
         v |= u32::from(*byte) << (8 * b);
     }
     v
 }
 
-/// Writes the low `width` bytes of `val` into `buf` at `pos`, little-endian.
+/// Writes the low `width` bytes of `val` into `buf` at `pos`, little-endian. Bytes past the
+/// end of `buf` are dropped.
 fn put(buf: &mut [u8], pos: usize, width: usize, val: u32) {
-    for (b, byte) in buf[pos..pos + width].iter_mut().enumerate() {
+    for (b, byte) in buf.iter_mut().skip(pos).take(width).enumerate() {
         // CAST: selecting byte `b` of `val`.
         *byte = (val >> (8 * b)) as u8;
     }
@@ -597,8 +602,8 @@ impl VConfig {
         if hw.read(STATUS, 2)? & bindings::PCI_STATUS_CAP_LIST == 0 {
             return Ok(false);
         }
-        // CAST: a byte read.
-        let mut pos = hw.read(CAP_LIST, 1)? as usize;
+        // CAST: a byte read. The low two bits of capability pointers are reserved.
+        let mut pos = (hw.read(CAP_LIST, 1)? & !3) as usize;
         let mut prev = CAP_LIST;
         let mut caps = 0;
         let mut loops = (CFG_SPACE_SIZE - STD_HEADER_SIZEOF) / 4;
@@ -610,7 +615,7 @@ impl VConfig {
             }
             // CAST: byte reads.
             let cap = hw.read(pos, 1)? as u8;
-            let next = hw.read(pos + 1, 1)? as usize;
+            let next = (hw.read(pos + 1, 1)? & !3) as usize;
             let len = if cap != 0 && cap <= CAP_ID_MAX {
                 self.cap_len(hw, cap, pos, &mut extended)?
             } else {
@@ -914,6 +919,7 @@ impl VConfig {
                     self.default_write(hw, perms, pos, offset, width, val)?;
                     return Ok(effects);
                 }
+                // Only meaningful for the PCIe capability; `get` reads 0 past the end.
                 let readrq = get(&self.vconfig, start + EXP_DEVCTL, 2) & EXP_READRQ;
                 self.default_write(hw, perms, pos, offset, width, val)?;
                 match cap {
@@ -939,10 +945,9 @@ impl VConfig {
                     }
                     bindings::PCI_CAP_ID_AF => {
                         let flr = bindings::PCI_AF_CTRL_FLR;
-                        let ctrl = u32::from(self.vconfig[start + AF_CTRL]);
+                        let ctrl = get(&self.vconfig, start + AF_CTRL, 1);
                         if ctrl & flr != 0 {
-                            // CAST: the control register is a byte.
-                            self.vconfig[start + AF_CTRL] = (ctrl & !flr) as u8;
+                            put(&mut self.vconfig, start + AF_CTRL, 1, ctrl & !flr);
                             let cap = hw.read(start + AF_CAP, 1)?;
                             effects.flr = cap & bindings::PCI_AF_CAP_FLR != 0
                                 && cap & bindings::PCI_AF_CAP_TP != 0;
@@ -1487,6 +1492,29 @@ mod tests {
         assert_eq!(vc.chunk(255, 2), Err(EFAULT));
         assert_eq!(vc.chunk(256, 1), Err(EFAULT));
         assert_eq!(vc.chunk(usize::MAX, 2), Err(EFAULT));
+        Ok(())
+    }
+
+    #[test]
+    fn capabilities_at_the_end_of_config_space_are_safe() -> Result {
+        // PM at 0xf8 (its control register ends the config space), then AF at 0xfc (its
+        // control register would lie past it), the last one's next pointer unaligned.
+        let hw = fake();
+        {
+            let mut c = hw.0.borrow_mut();
+            c[0x61] = 0xf8;
+            c[0xf8] = 0x01;
+            c[0xf9] = 0xfd;
+            c[0xfc] = 0x13;
+            c[0xfd] = 0x02;
+        }
+        let mut vc = VConfig::new(&hw, facts())?;
+        for pos in [0xf8, 0xfc] {
+            assert_eq!(vc.chunk(pos, 4)?, 4);
+            vc.write(&hw, pos, 4, ALL)?;
+            read(&mut vc, &hw, pos, 4)?;
+        }
+        assert_eq!(vc.chunk(0xfc, 8), Err(EFAULT));
         Ok(())
     }
 

@@ -121,16 +121,17 @@ impl Open {
     }
 
     /// Returns the mapping of memory BAR `bar`, requesting and mapping it on first use.
-    fn bar<'a>(&'a mut self, pdev: &'a pci::Device<Bound>, bar: usize) -> Result<&'a pci::Bar<'a>> {
+    ///
+    /// The mapping is device-managed: it is accessed through [`pci::DevresBar::try_access`],
+    /// which fails (`ENXIO`) once the mapping is revoked, whatever the order in which the
+    /// driver's resources go away at unbind.
+    fn bar(&mut self, pdev: &pci::Device<Bound>, bar: usize) -> Result<&pci::DevresBar> {
         let slot = self.bars.get_mut(bar).ok_or(EINVAL)?;
         if slot.is_none() {
             // CAST: `bar` is a BAR index below 6.
             *slot = Some(pdev.iomap_region(bar as u32, c"vfio")?.into_devres()?);
         }
-        match slot {
-            Some(mapped) => mapped.access(pdev.as_ref()),
-            None => Err(EINVAL),
-        }
+        slot.as_ref().ok_or(EINVAL)
     }
 }
 
@@ -241,6 +242,18 @@ impl VfioPciCoreDevice {
         pdev.save_state();
         let saved = pdev.store_saved_state();
 
+        // As C: with INTx masking, the core masks INTx itself, so the hardware's INTx disable
+        // bit starts clear.
+        let command = bindings::PCI_COMMAND as usize;
+        let intx_disable = bindings::PCI_COMMAND_INTX_DISABLE;
+        if pdev.intx_mask_supported() {
+            if let Ok(cmd) = pdev.user_read_config(command, 2) {
+                if cmd & intx_disable != 0 {
+                    let _ = pdev.user_write_config(command, 2, cmd & !intx_disable);
+                }
+            }
+        }
+
         let facts = Self::facts(pdev)?;
         let hw = PciHw(pdev);
         let vconfig = match VConfig::new(&hw, facts) {
@@ -318,8 +331,12 @@ impl VfioPciCoreDevice {
             2,
             bindings::PCI_COMMAND_INTX_DISABLE,
         );
-        if reset_works && pdev.try_reset_function().is_ok() && reloaded {
-            reload("after reset");
+        if reset_works {
+            // Even a failed reset may have saved over the state of open.
+            let _ = pdev.try_reset_function();
+            if reloaded {
+                reload("after reset");
+            }
         }
         pdev.restore_state();
         pdev.disable_device();
@@ -420,8 +437,10 @@ impl VfioPciCoreDevice {
             return Err(EINVAL);
         }
         dev.zap_mappings();
-        pdev.set_power_state(pci::PowerState::D0)?;
-        open.low_power = false;
+        // As C, the reset is tried whether or not the function comes back to D0.
+        if pdev.set_power_state(pci::PowerState::D0).is_ok() {
+            open.low_power = false;
+        }
         pdev.try_reset_function()?;
         Ok(0)
     }
@@ -583,6 +602,9 @@ impl VfioPciCoreDevice {
                 }
             }
             uapi::PCI_ROM_REGION_INDEX => {
+                // Under the lock: the command register is changed for the check, and the ROM
+                // mapped, as region access does.
+                let _guard = self.open.lock();
                 let valid = pdev.rom_start() != 0
                     && with_memory_enabled(pdev, || pdev.map_rom().is_some())?;
                 info.set_size(if valid { pdev.rom_len() } else { 0 });
@@ -637,15 +659,14 @@ impl VfioPciCoreDevice {
         Ok(())
     }
 
-    /// Whether userspace may mmap BAR `bar`, of `len` bytes: a memory BAR of at least a page, or
-    /// one that starts on a page boundary (the rest of the page is then reserved, so nothing
-    /// else lands there).
+    /// Whether userspace may mmap BAR `bar`, of `len` bytes: a memory BAR of at least a page.
+    /// (C vfio-pci also maps a smaller BAR that starts on a page boundary, after reserving the
+    /// rest of the page; the core does not reserve it yet, so it does not map those.)
     fn bar_mmap_supported(&self, bar: u32, len: u64) -> Result<bool> {
         if !self.pdev.resource_flags(bar)?.is_mem() {
             return Ok(false);
         }
-        let start = self.pdev.resource_start(bar)?;
-        Ok(len >= PAGE || start % PAGE == 0)
+        Ok(len >= PAGE)
     }
 
     /// Reads from the device file at `offset`: config space, or a BAR.
@@ -683,16 +704,19 @@ impl VfioPciCoreDevice {
         match index {
             uapi::PCI_CONFIG_REGION_INDEX => {
                 let count = access.len();
+                if count == 0 {
+                    return Ok(0);
+                }
                 let size = pdev.cfg_size().into_raw();
                 // CAST: offsets past the config space fail the range check.
                 let pos = usize::try_from(pos).map_err(|_| EFAULT)?;
-                if count == 0 || pos >= size || count > size - pos {
+                if pos >= size || count > size - pos {
                     return Err(EFAULT);
                 }
                 access.bounced(count, |done, buf| {
                     let mut guard = self.open.lock();
                     let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
-                    let effects = config_rw(open, pdev, pos + done, buf, write)?;
+                    let effects = config_rw(dev, open, pdev, pos + done, buf, write)?;
                     apply_effects(dev, pdev, open, effects);
                     Ok(())
                 })
@@ -824,12 +848,15 @@ impl Access<'_> {
 /// Reads or writes `buf` at `pos` of the config space through the emulation, in the chunks it
 /// allows.
 fn config_rw(
+    dev: &vfio::Device<impl vfio::Driver>,
     open: &mut Open,
     pdev: &pci::Device<Bound>,
     pos: usize,
     buf: &mut [u8],
     write: bool,
 ) -> Result<Effects> {
+    // CAST: a small register offset.
+    const COMMAND: usize = bindings::PCI_COMMAND as usize;
     let hw = PciHw(pdev);
     let mut effects = Effects::default();
     let mut done = 0;
@@ -840,7 +867,13 @@ fn config_rw(
         if write {
             let mut b = [0u8; 4];
             b[..width].copy_from_slice(bytes);
-            let fx = open.vconfig.write(&hw, at, width, u32::from_le_bytes(b))?;
+            let val = u32::from_le_bytes(b);
+            if at == COMMAND && val & bindings::PCI_COMMAND_MEMORY == 0 {
+                // Mappings go before memory decoding does; faults wait for the lock we hold,
+                // then find decoding off.
+                dev.zap_mappings();
+            }
+            let fx = open.vconfig.write(&hw, at, width, val)?;
             effects.power_state = fx.power_state.or(effects.power_state);
             effects.flr |= fx.flr;
             effects.command |= fx.command;
@@ -937,7 +970,9 @@ fn region_rw(
     if !open.memory_enabled() {
         return Err(EIO);
     }
-    let io = open.bar(pdev, bar)?;
+    let mapped = open.bar(pdev, bar)?;
+    let io = mapped.try_access().ok_or(ENXIO)?;
+    let io = &*io;
     io_loop(
         pos,
         buf,

@@ -192,7 +192,9 @@ impl Irqs {
             return Ok(());
         }
         let intx = self.intx.as_ref().ok_or(EINVAL)?;
-        if req.data_type() == uapi::IRQ_SET_DATA_NONE || req.bool_at(0) == Some(true) {
+        // A loopback, unless userspace disabled INTx in the virtual command register.
+        let asked = req.data_type() == uapi::IRQ_SET_DATA_NONE || req.bool_at(0) == Some(true);
+        if asked && !virq_disabled {
             intx.handler().signal();
         }
         Ok(())
@@ -249,10 +251,10 @@ fn set_trigger_single(slot: &mut Option<EventFd>, req: &IrqSet) -> Result {
         }
         _ => {
             let fd = req.fd_at(0).ok_or(EINVAL)?;
-            if fd == -1 {
-                *slot = None;
-            } else if fd >= 0 {
-                *slot = Some(EventFd::from_fd(fd)?);
+            match fd {
+                -1 => *slot = None,
+                0.. => *slot = Some(EventFd::from_fd(fd)?),
+                _ => return Err(EINVAL),
             }
             Ok(())
         }

@@ -8,9 +8,10 @@
 //!
 //! [`VfioPciCoreDevice`] holds a function's state; [`VfioPciOps`] are the VFIO operations, with
 //! the core's behaviour as defaults, and [`VfioPciDevice`] turns them into a
-//! [`kernel::vfio::Driver`]. Implemented so far: device and region info, open and close (enable,
-//! reset, state save and restore), config-space emulation, memory BAR access through the
-//! region, `VFIO_DEVICE_RESET`. Interrupts, mmap, I/O port BARs, the ROM and VGA follow.
+//! [`kernel::vfio::Driver`]. Implemented: device, region and IRQ info, open and close (enable,
+//! reset, state save and restore), config-space emulation, BAR and ROM access through the
+//! region, BAR mmap, `VFIO_DEVICE_RESET`, device-specific regions, INTx and the ERR and REQ
+//! eventfds. MSI and MSI-X, hot reset and SR-IOV follow.
 
 use kernel::prelude::*;
 
