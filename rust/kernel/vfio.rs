@@ -832,6 +832,10 @@ pub mod uapi {
     // CAST: a small capability ID.
     pub const REGION_INFO_CAP_TYPE: u16 = bindings::VFIO_REGION_INFO_CAP_TYPE as u16;
 
+    /// `VFIO_REGION_TYPE_PCI_VENDOR_TYPE`: a device-specific region type of a PCI vendor, whose
+    /// ID is in the low 16 bits.
+    pub const REGION_TYPE_PCI_VENDOR_TYPE: u32 = bindings::VFIO_REGION_TYPE_PCI_VENDOR_TYPE;
+
     /// Region index of BAR 0; BARs 1 to 5 follow.
     pub const PCI_BAR0_REGION_INDEX: u32 = bindings::VFIO_PCI_BAR0_REGION_INDEX;
     /// Region index of BAR 5.

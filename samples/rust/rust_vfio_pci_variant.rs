@@ -13,9 +13,10 @@
 //! abstractions: there is no `unsafe` here.
 
 use kernel::{
-    bindings,
-    device::Bound,
-    device::Core,
+    device::{
+        Bound,
+        Core, //
+    },
     devres::Devres,
     driver::Registration,
     pci,
@@ -70,7 +71,7 @@ impl VfioPciOps for SampleDevice {
     fn open_device(dev: &Registered<Self>) -> Result {
         dev.core().open_device(dev.parent())?;
         let region = DevRegionInfo {
-            region_type: bindings::VFIO_REGION_TYPE_PCI_VENDOR_TYPE
+            region_type: vfio::uapi::REGION_TYPE_PCI_VENDOR_TYPE
                 | u32::from(pci::Vendor::REDHAT.as_raw()),
             subtype: IDENT_SUBTYPE,
             size: 8,

@@ -5,8 +5,10 @@
 
 use kernel::{
     bindings,
-    device,
-    device::Bound,
+    device::{
+        self,
+        Bound, //
+    },
     io::Io,
     pci,
     prelude::*,
@@ -18,8 +20,10 @@ use kernel::{
         UserSliceReader,
         UserSliceWriter, //
     },
-    vfio,
-    vfio::uapi, //
+    vfio::{
+        self,
+        uapi, //
+    }, //
 };
 
 use crate::{
@@ -162,9 +166,9 @@ impl VfioPciCoreDevice {
     }
 
     /// Checks that `pdev` may be handed to userspace, as C vfio-pci does before it registers
-    /// a device: a normal (type 0) header, and not in the denylist of functions with errata
-    /// that make them unsafe in untrusted hands, unless `disable_denylist` says otherwise
-    /// (`EINVAL`, with a warning).
+    /// a device: a normal (type 0) header, no SR-IOV VFs enabled (`EBUSY`), and not in the
+    /// denylist of functions with errata that make them unsafe in untrusted hands, unless
+    /// `disable_denylist` says otherwise (`EINVAL`, with a warning).
     pub fn probe_checks(pdev: &pci::Device<device::Core<'_>>, disable_denylist: bool) -> Result {
         // CAST: a small register offset.
         let hdr = pdev
@@ -173,6 +177,10 @@ impl VfioPciCoreDevice {
         // CAST: the multi-function bit is bit 7.
         if u32::from(hdr) & 0x7f != bindings::PCI_HEADER_TYPE_NORMAL {
             return Err(EINVAL);
+        }
+        if pdev.num_vf() != 0 {
+            dev_warn!(pdev, "Cannot bind to PF with SR-IOV enabled\n");
+            return Err(EBUSY);
         }
         let id = (pdev.vendor_id().as_raw(), pdev.device_id());
         if !DENYLIST.contains(&id) {

@@ -7,8 +7,10 @@
 //! the interrupt, as with C vfio-pci. MSI and MSI-X are not implemented yet.
 
 use kernel::{
+    device::Bound,
     irq::IrqReturn,
-    new_spinlock_irq, pci,
+    new_spinlock_irq,
+    pci,
     prelude::*,
     str::CString,
     sync::{
@@ -20,7 +22,7 @@ use kernel::{
         uapi,
         EventFd,
         IrqSet, //
-    },
+    }, //
 };
 
 /// The INTx state the interrupt handler shares with the ioctls.
@@ -116,7 +118,7 @@ impl Irqs {
     /// does not fit the current state.
     pub(crate) fn set(
         &mut self,
-        pdev: &pci::Device<kernel::device::Bound>,
+        pdev: &pci::Device<Bound>,
         req: &IrqSet,
         virq_disabled: bool,
     ) -> Result {
@@ -164,7 +166,7 @@ impl Irqs {
 
     fn intx_trigger(
         &mut self,
-        pdev: &pci::Device<kernel::device::Bound>,
+        pdev: &pci::Device<Bound>,
         req: &IrqSet,
         virq_disabled: bool,
     ) -> Result {
@@ -203,7 +205,7 @@ impl Irqs {
 
 /// Requests INTx for `pdev`, masked if userspace disabled it in the virtual command register.
 fn enable_intx(
-    pdev: &pci::Device<kernel::device::Bound>,
+    pdev: &pci::Device<Bound>,
     trigger: Option<EventFd>,
     virq_disabled: bool,
 ) -> Result<pci::IntxRegistration<Intx>> {
