@@ -18,11 +18,10 @@ use kernel::{
         Core, //
     },
     devres::Devres,
-    driver::Registration,
     pci,
     prelude::*,
     vfio,
-    InPlaceModule, //
+    vfio::uapi, //
 };
 use vfio_pci_core_rs::{
     DevRegion,
@@ -71,7 +70,7 @@ impl VfioPciOps for SampleDevice {
     fn open_device(dev: &Registered<Self>) -> Result {
         dev.core().open_device(dev.parent())?;
         let region = DevRegionInfo {
-            region_type: vfio::uapi::REGION_TYPE_PCI_VENDOR_TYPE
+            region_type: uapi::REGION_TYPE_PCI_VENDOR_TYPE
                 | u32::from(pci::Vendor::REDHAT.as_raw()),
             subtype: IDENT_SUBTYPE,
             size: 8,
@@ -110,31 +109,15 @@ impl pci::Driver for SampleDriver {
         pdev: &'bound pci::Device<Core<'_>>,
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        VfioPciCoreDevice::probe_checks(pdev, false)?;
         let data = try_pin_init!(SampleDevice {
             core <- VfioPciCoreDevice::new(pdev),
         });
-        let vdev = vfio::Device::<Device>::new(pdev.as_ref(), data)?;
-        vfio::Registration::new_group(pdev.as_ref(), vdev)
+        vfio_pci_core_rs::probe(pdev, false, data)
     }
 }
 
-#[pin_data]
-struct SampleModule {
-    #[pin]
-    _driver: Registration<pci::Adapter<SampleDriver>>,
-}
-
-impl InPlaceModule for SampleModule {
-    fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
-            _driver <- Registration::new(c"rust-vfio-pci-sample", module),
-        })
-    }
-}
-
-module! {
-    type: SampleModule,
+kernel::module_pci_driver! {
+    type: SampleDriver,
     name: "rust_vfio_pci_variant",
     authors: ["vfio-rs developers"],
     description: "Rust VFIO PCI variant driver sample",

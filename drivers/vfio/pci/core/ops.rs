@@ -6,6 +6,9 @@
 use core::marker::PhantomData;
 
 use kernel::{
+    device,
+    devres::Devres,
+    pci,
     prelude::*,
     uaccess::{
         UserSliceReader,
@@ -92,6 +95,20 @@ impl VfioPciOps for VfioPciCoreDevice {
     fn core(&self) -> &VfioPciCoreDevice {
         self
     }
+}
+
+/// Probes `pdev` for a VFIO PCI driver whose device data is `D`, initialized by `data`: the
+/// checks C vfio-pci makes ([`VfioPciCoreDevice::probe_checks`]), then the VFIO device is
+/// allocated and registered with its IOMMU group. The driver keeps the registration as its PCI
+/// driver data; the device is unregistered when it is dropped, at unbind.
+pub fn probe<D: VfioPciOps>(
+    pdev: &pci::Device<device::Core<'_>>,
+    disable_denylist: bool,
+    data: impl PinInit<D, Error>,
+) -> Result<Devres<vfio::Registration<VfioPciDevice<D>>>> {
+    VfioPciCoreDevice::probe_checks(pdev, disable_denylist)?;
+    let vdev = vfio::Device::<VfioPciDevice<D>>::new(pdev.as_ref(), data)?;
+    vfio::Registration::new_group(pdev.as_ref(), vdev)
 }
 
 /// The [`vfio::Driver`] of a VFIO PCI driver whose device data is `D`: every operation is

@@ -28,6 +28,7 @@ pub use region::{
 };
 
 pub use ops::{
+    probe,
     Registered,
     VfioPciDevice,
     VfioPciOps, //

@@ -44,9 +44,11 @@ impl pci::Driver for VfioPciDriver {
         pdev: &'bound pci::Device<Core<'_>>,
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        VfioPciCoreDevice::probe_checks(pdev, module_parameters::disable_denylist.value())?;
-        let vdev = vfio::Device::<Device>::new(pdev.as_ref(), VfioPciCoreDevice::new(pdev))?;
-        vfio::Registration::new_group(pdev.as_ref(), vdev)
+        vfio_pci_core_rs::probe(
+            pdev,
+            module_parameters::disable_denylist.value(),
+            VfioPciCoreDevice::new(pdev),
+        )
     }
 }
 
