@@ -58,6 +58,23 @@ const DENYLIST: [(u16, u16); 8] = [
     (0x8086, 0x0cfe),
 ];
 
+/// The size of BAR or ROM region `index` (a BAR index, or `VFIO_PCI_ROM_REGION_INDEX`) if the
+/// host assigned it, 0 otherwise.
+fn assigned_len(pdev: &pci::Device, index: u32) -> Result<u64> {
+    if index == uapi::PCI_ROM_REGION_INDEX {
+        return Ok(if pdev.rom_start() == 0 {
+            0
+        } else {
+            pdev.rom_len()
+        });
+    }
+    Ok(if pdev.resource_start(index)? == 0 {
+        0
+    } else {
+        pdev.resource_len(index)?
+    })
+}
+
 /// Runs `f` with the function's memory decoding on, turning it on for the call if userspace
 /// left it off (the ROM can only be read with memory decoding on).
 fn with_memory_enabled<R>(pdev: &pci::Device<Bound>, f: impl FnOnce() -> R) -> Result<R> {
@@ -365,11 +382,7 @@ impl VfioPciCoreDevice {
                 mem64: flags.is_mem64(),
             };
         }
-        let rom_len = if pdev.rom_start() != 0 {
-            pdev.rom_len()
-        } else {
-            0
-        };
+        let rom_len = assigned_len(pdev, uapi::PCI_ROM_REGION_INDEX)?;
         let virtfn = pdev
             .is_virtfn()
             .then(|| (pdev.vendor_id().as_raw(), pdev.device_id()));
@@ -613,9 +626,9 @@ impl VfioPciCoreDevice {
                 // Under the lock: the command register is changed for the check, and the ROM
                 // mapped, as region access does.
                 let _guard = self.open.lock();
-                let valid = pdev.rom_start() != 0
-                    && with_memory_enabled(pdev, || pdev.map_rom().is_some())?;
-                info.set_size(if valid { pdev.rom_len() } else { 0 });
+                let len = assigned_len(pdev, index)?;
+                let valid = len != 0 && with_memory_enabled(pdev, || pdev.map_rom().is_some())?;
+                info.set_size(if valid { len } else { 0 });
                 info.set_flags(if valid {
                     uapi::REGION_INFO_FLAG_READ
                 } else {
@@ -734,17 +747,7 @@ impl VfioPciCoreDevice {
                 if rom && write {
                     return Err(EINVAL);
                 }
-                let len = if rom {
-                    if pdev.rom_start() == 0 {
-                        0
-                    } else {
-                        pdev.rom_len()
-                    }
-                } else if pdev.resource_start(index)? == 0 {
-                    0
-                } else {
-                    pdev.resource_len(index)?
-                };
+                let len = assigned_len(pdev, index)?;
                 if pos >= len {
                     return Err(EINVAL);
                 }
