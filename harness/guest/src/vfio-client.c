@@ -1715,6 +1715,91 @@ out:
 	close(efd);
 }
 
+/*
+ * edu's MSI: enabled through SET_IRQS with one eventfd (and bus mastering, for the message
+ * write), raising the interrupt fires it; loopback with data none and bool; the eventfd can be
+ * replaced and released; MSI and INTx exclude each other; MSI cannot be masked (ENOTTY).
+ */
+static void check_edu_msi(struct dev *d)
+{
+	int efd = eventfd(0, EFD_NONBLOCK), efd2 = eventfd(0, EFD_NONBLOCK), none = -1;
+	const __u32 msi = VFIO_PCI_MSI_IRQ_INDEX;
+	__u8 yes = 1, no = 0;
+	unsigned int pos = chain_find(&d->caps, false, PCI_CAP_ID_MSI);
+	__u32 cmd = 0, flags = 0;
+	long ret;
+
+	if (!pos) {
+		result(false, "edu-msi-cap", "edu has an MSI capability");
+		goto out_fds;
+	}
+
+	ret = set_irqs(d, 0, TRIGGER(NONE), msi, 0, 1, NULL, 0);
+	result(ret == -EINVAL, "edu-msi-loopback-off",
+	       "MSI trigger, data none, before MSI is enabled: EINVAL (%s)", errname(ret));
+	cfg_read(d, PCI_COMMAND, 2, &cmd);
+	cfg_write(d, PCI_COMMAND, 2, cmd | PCI_COMMAND_MASTER);
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), msi, 0, 1, &efd, sizeof(efd));
+	result(!ret, "edu-msi-enable", "MSI trigger with an eventfd (%s)", errname(ret));
+	if (ret)
+		goto out;
+	ret = cfg_read(d, pos + PCI_MSI_FLAGS, 2, &flags);
+	result(ret == 2 && !(flags & PCI_MSI_FLAGS_ENABLE), "edu-msi-flags-virtual",
+	       "MSI enabled by ioctl: the virtual enable bit is still clear (flags 0x%04x)", flags);
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &efd2, sizeof(efd2));
+	result(ret == -EINVAL, "edu-msi-excludes-intx", "INTx trigger while MSI is on: EINVAL (%s)",
+	       errname(ret));
+	edu_write(d, EDU_IRQ_RAISE, 1);
+	result(fired(efd, 3000), "edu-msi-fires", "raising edu's interrupt fires the MSI eventfd");
+	edu_write(d, EDU_IRQ_ACK, 1);
+	edu_write(d, EDU_IRQ_RAISE, 2);
+	result(fired(efd, 3000), "edu-msi-fires-again",
+	       "raised again: fires again, MSI is not automasked");
+	edu_write(d, EDU_IRQ_ACK, 2);
+	ret = set_irqs(d, 0, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK, msi, 0, 1, NULL, 0);
+	result(ret == -ENOTTY, "edu-msi-mask", "MSI mask: ENOTTY (%s)", errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(NONE), msi, 0, 1, NULL, 0);
+	result(!ret && fired(efd, 1000), "edu-msi-loopback",
+	       "MSI trigger, data none: the eventfd fires (%s)", errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(BOOL), msi, 0, 1, &no, 1);
+	result(!ret && !fired(efd, 300), "edu-msi-loopback-false",
+	       "MSI trigger, bool false: nothing fires (%s)", errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(BOOL), msi, 0, 1, &yes, 1);
+	result(!ret && fired(efd, 1000), "edu-msi-loopback-true",
+	       "MSI trigger, bool true: the eventfd fires (%s)", errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), msi, 0, 1, &efd2, sizeof(efd2));
+	edu_write(d, EDU_IRQ_RAISE, 4);
+	result(!ret && fired(efd2, 3000) && !fired(efd, 100), "edu-msi-replace",
+	       "MSI eventfd replaced: the new one fires, the old one does not (%s)",
+	       errname(ret));
+	edu_write(d, EDU_IRQ_ACK, 4);
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), msi, 0, 1, &none, sizeof(none));
+	edu_write(d, EDU_IRQ_RAISE, 8);
+	result(!ret && !fired(efd2, 300) && !fired(efd, 100), "edu-msi-release",
+	       "MSI eventfd -1: released, nothing fires (%s)", errname(ret));
+	edu_write(d, EDU_IRQ_ACK, 8);
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), msi, 0, 1, &efd, sizeof(efd));
+	edu_write(d, EDU_IRQ_RAISE, 16);
+	result(!ret && fired(efd, 3000), "edu-msi-reattach",
+	       "MSI eventfd set again on the enabled vector: fires (%s)", errname(ret));
+	edu_write(d, EDU_IRQ_ACK, 16);
+	ret = set_irqs(d, 0, TRIGGER(NONE), msi, 0, 0, NULL, 0);
+	result(!ret, "edu-msi-disable", "MSI trigger, data none, count 0: disabled (%s)",
+	       errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(NONE), msi, 0, 1, NULL, 0);
+	result(ret == -EINVAL, "edu-msi-off", "MSI loopback once disabled: EINVAL (%s)",
+	       errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &efd2, sizeof(efd2));
+	result(!ret, "edu-msi-then-intx", "INTx can be enabled once MSI is off (%s)",
+	       errname(ret));
+	set_irqs(d, 0, TRIGGER(NONE), VFIO_PCI_INTX_IRQ_INDEX, 0, 0, NULL, 0);
+out:
+	cfg_write(d, PCI_COMMAND, 2, cmd);
+out_fds:
+	close(efd);
+	close(efd2);
+}
+
 static void check_edu(struct dev *d)
 {
 	struct vfio_region_info *bar0 = &d->region[VFIO_PCI_BAR0_REGION_INDEX];
@@ -1784,6 +1869,7 @@ static void check_edu(struct dev *d)
 	}
 
 	check_edu_intx(d);
+	check_edu_msi(d);
 	check_reset(d);
 	edu_liveness(d, "edu-after-reset", " after the reset", 0xdeadbeef);
 	if (map0) {

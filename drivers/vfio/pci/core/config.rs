@@ -449,6 +449,9 @@ pub(crate) struct DeviceFacts {
     pub(crate) no_command_memory: bool,
     /// The function has a usable INTx line; otherwise its interrupt pin reads 0.
     pub(crate) intx: bool,
+    /// log2 of the number of MSI vectors userspace last enabled (0 before it ever did), which
+    /// the virtual MSI capability offers: C vfio-pci's `msi_qmax`.
+    pub(crate) msi_qmax: u16,
 }
 
 /// Marks bytes of config space that belong to no capability: raw access, as C vfio-pci does
@@ -502,6 +505,8 @@ pub(crate) struct VConfig {
     /// The capability ID owning each byte, or [`MAP_UNASSIGNED`].
     map: KVec<u8>,
     msi: Option<Msi>,
+    /// MSI is enabled through the IRQ ioctls: userspace may then set the enable bit.
+    msi_enabled: bool,
     /// The BARs were written since they were last fixed up.
     bardirty: bool,
     /// The real BARs and ROM BAR at open, to restore them after a backdoor reset.
@@ -585,6 +590,7 @@ impl VConfig {
             vconfig,
             map,
             msi: None,
+            msi_enabled: false,
             bardirty: true,
             rbar,
         };
@@ -677,10 +683,11 @@ impl VConfig {
                     (false, true) => MSI32_MASK_PERMS.perms(),
                     (true, true) => MSI64_MASK_PERMS.perms(),
                 };
-                // CAST: a 3-bit field.
-                let qmax = ((flags & bindings::PCI_MSI_FLAGS_QMASK) >> 1) as u16;
                 if self.msi.is_none() {
-                    self.msi = Some(Msi { perms, qmax });
+                    self.msi = Some(Msi {
+                        perms,
+                        qmax: self.facts.msi_qmax,
+                    });
                 }
                 10 + if mem64 { 4 } else { 0 } + if maskbit { 10 } else { 0 }
             }
@@ -960,14 +967,27 @@ impl VConfig {
         Ok(effects)
     }
 
-    /// MSI is enabled through the IRQ ioctls, never by a config write; the queue size is
-    /// limited to what the function supports. Writes the result to hardware too.
+    /// Records that userspace enabled MSI through the IRQ ioctls (with `qmax`, log2 of the
+    /// number of vectors, the queue size the capability now offers), or disabled it.
+    pub(crate) fn set_msi(&mut self, enabled: bool, qmax: Option<u16>) {
+        self.msi_enabled = enabled;
+        if let (Some(msi), Some(qmax)) = (&mut self.msi, qmax) {
+            msi.qmax = qmax;
+        }
+    }
+
+    /// MSI is enabled through the IRQ ioctls, never by a config write alone: the enable bit
+    /// only sticks while MSI is enabled that way. The queue size is limited to what userspace
+    /// enabled. Writes the result to hardware too.
     fn msi_flags_fixup(&mut self, hw: &impl ConfigHw, start: usize) -> Result {
         let Some(msi) = self.msi else {
             return Ok(());
         };
         let pos = start + MSI_FLAGS;
-        let mut flags = get(&self.vconfig, pos, 2) & !bindings::PCI_MSI_FLAGS_ENABLE;
+        let mut flags = get(&self.vconfig, pos, 2);
+        if !self.msi_enabled {
+            flags &= !bindings::PCI_MSI_FLAGS_ENABLE;
+        }
         if (flags & bindings::PCI_MSI_FLAGS_QSIZE) >> 4 > u32::from(msi.qmax) {
             flags = (flags & !bindings::PCI_MSI_FLAGS_QSIZE) | (u32::from(msi.qmax) << 4);
         }
@@ -1238,7 +1258,7 @@ fn fill(hw: &impl ConfigHw, buf: &mut [u8], mut pos: usize, len: usize) -> Resul
 #[kernel::macros::kunit_tests(vfio_pci_core_rs_config)]
 mod tests {
     use super::*;
-    use core::cell::RefCell;
+    use core::cell::Cell;
 
     #[test]
     fn basic_perms_match_the_header_layout() {
@@ -1366,15 +1386,17 @@ mod tests {
     }
 
     /// A function's config space in memory.
-    struct FakeHw(RefCell<[u8; 256]>);
+    struct FakeHw(Cell<[u8; 256]>);
 
     impl ConfigHw for FakeHw {
         fn read(&self, pos: usize, width: usize) -> Result<u32> {
-            Ok(get(&*self.0.borrow(), pos, width))
+            Ok(get(&self.0.get(), pos, width))
         }
 
         fn write(&self, pos: usize, width: usize, val: u32) -> Result {
-            put(&mut *self.0.borrow_mut(), pos, width, val);
+            let mut c = self.0.get();
+            put(&mut c, pos, width, val);
+            self.0.set(c);
             Ok(())
         }
     }
@@ -1398,7 +1420,7 @@ mod tests {
         c[0x61] = 0;
         c[0x62] = 8;
         c[0x64] = 0xab;
-        FakeHw(RefCell::new(c))
+        FakeHw(Cell::new(c))
     }
 
     fn facts() -> DeviceFacts {
@@ -1478,6 +1500,25 @@ mod tests {
         let flags = read(&mut vc, &hw, 0x52, 2)?;
         assert_eq!(flags & bindings::PCI_MSI_FLAGS_ENABLE, 0);
         assert_eq!(flags & bindings::PCI_MSI_FLAGS_QSIZE, 0);
+        // With MSI enabled by ioctl for 4 vectors, the enable bit sticks, the capability
+        // offers 4 vectors, and a larger queue size is cut to them.
+        vc.set_msi(true, Some(2));
+        vc.write(&hw, 0x52, 2, bindings::PCI_MSI_FLAGS_ENABLE | (3 << 4))?;
+        let flags = read(&mut vc, &hw, 0x52, 2)?;
+        assert_eq!(
+            flags & bindings::PCI_MSI_FLAGS_ENABLE,
+            bindings::PCI_MSI_FLAGS_ENABLE
+        );
+        assert_eq!((flags & bindings::PCI_MSI_FLAGS_QSIZE) >> 4, 2);
+        assert_eq!((flags & bindings::PCI_MSI_FLAGS_QMASK) >> 1, 2);
+        assert_eq!(hw.read(0x52, 2)? & bindings::PCI_MSI_FLAGS_ENABLE, 1);
+        // Disabled again: the next flags write drops the enable bit.
+        vc.set_msi(false, None);
+        vc.write(&hw, 0x52, 2, bindings::PCI_MSI_FLAGS_ENABLE)?;
+        assert_eq!(
+            read(&mut vc, &hw, 0x52, 2)? & bindings::PCI_MSI_FLAGS_ENABLE,
+            0
+        );
         Ok(())
     }
 
@@ -1500,14 +1541,13 @@ mod tests {
         // PM at 0xf8 (its control register ends the config space), then AF at 0xfc (its
         // control register would lie past it), the last one's next pointer unaligned.
         let hw = fake();
-        {
-            let mut c = hw.0.borrow_mut();
-            c[0x61] = 0xf8;
-            c[0xf8] = 0x01;
-            c[0xf9] = 0xfd;
-            c[0xfc] = 0x13;
-            c[0xfd] = 0x02;
-        }
+        let mut c = hw.0.get();
+        c[0x61] = 0xf8;
+        c[0xf8] = 0x01;
+        c[0xf9] = 0xfd;
+        c[0xfc] = 0x13;
+        c[0xfd] = 0x02;
+        hw.0.set(c);
         let mut vc = VConfig::new(&hw, facts())?;
         for pos in [0xf8, 0xfc] {
             assert_eq!(vc.chunk(pos, 4)?, 4);

@@ -14,6 +14,10 @@ use kernel::{
     prelude::*,
     sync::{
         aref::ARef,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
         Mutex, //
     },
     uaccess::{
@@ -77,7 +81,10 @@ fn assigned_len(pdev: &pci::Device, index: u32) -> Result<u64> {
 
 /// Runs `f` with the function's memory decoding on, turning it on for the call if userspace
 /// left it off (the ROM can only be read with memory decoding on).
-fn with_memory_enabled<R>(pdev: &pci::Device<Bound>, f: impl FnOnce() -> R) -> Result<R> {
+pub(crate) fn with_memory_enabled<R>(
+    pdev: &pci::Device<Bound>,
+    f: impl FnOnce() -> R,
+) -> Result<R> {
     // CAST: a small register offset.
     let command = bindings::PCI_COMMAND as usize;
     let cmd = pdev.user_read_config(command, 2)?;
@@ -165,6 +172,9 @@ pub struct VfioPciCoreDevice {
     pdev: ARef<pci::Device>,
     #[pin]
     open: Mutex<Option<Open>>,
+    /// log2 of the number of MSI vectors userspace last enabled, kept from one open to the
+    /// next as C vfio-pci keeps `msi_qmax`.
+    msi_qmax: Atomic<u32>,
 }
 
 /// Returns the bound PCI function of a VFIO operation.
@@ -179,6 +189,7 @@ impl VfioPciCoreDevice {
         try_pin_init!(Self {
             pdev,
             open <- kernel::new_mutex!(None),
+            msi_qmax: Atomic::new(0),
         })
     }
 
@@ -279,7 +290,8 @@ impl VfioPciCoreDevice {
             }
         }
 
-        let facts = Self::facts(pdev)?;
+        // CAST: stored from a `u16`.
+        let facts = Self::facts(pdev, self.msi_qmax.load(Relaxed) as u16)?;
         let hw = PciHw(pdev);
         let vconfig = match VConfig::new(&hw, facts) {
             Ok(v) => v,
@@ -321,11 +333,12 @@ impl VfioPciCoreDevice {
             bars,
             saved,
             reset_works,
-            irqs,
+            mut irqs,
             regions,
             ..
         } = open;
-        // Interrupts first: the handler must be gone before the function is reset.
+        // Interrupts first: the handlers must be gone before the function is reset.
+        irqs.disable(pdev);
         drop(irqs);
         drop(regions);
         drop(vconfig);
@@ -368,7 +381,7 @@ impl VfioPciCoreDevice {
     }
 
     /// What the config-space emulation needs to know of the function.
-    fn facts(pdev: &pci::Device<Bound>) -> Result<DeviceFacts> {
+    fn facts(pdev: &pci::Device<Bound>, msi_qmax: u16) -> Result<DeviceFacts> {
         let mut bars = [BarResource::default(); NUM_BARS];
         for (i, bar) in bars.iter_mut().enumerate() {
             // CAST: `i` is a BAR index below 6.
@@ -394,6 +407,7 @@ impl VfioPciCoreDevice {
             no_command_memory: pdev.no_command_memory(),
             // `IRQ_NOTCONNECTED` is the top bit.
             intx: pdev.irq() != 0 && pdev.irq() != bindings::IRQ_NOTCONNECTED,
+            msi_qmax,
         })
     }
 
@@ -533,8 +547,13 @@ impl VfioPciCoreDevice {
                 })?;
                 let mut guard = self.open.lock();
                 let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
-                open.irqs.set(pdev, &req, open.virq_disabled)?;
-                Ok(0)
+                let ret = open.irqs.set(pdev, &req, open.virq_disabled);
+                let (msi, qmax) = open.irqs.msi_state();
+                open.vconfig.set_msi(msi, qmax);
+                if let Some(qmax) = qmax {
+                    self.msi_qmax.store(qmax.into(), Relaxed);
+                }
+                ret
             }
             uapi::DEVICE_RESET => self.ioctl_reset(dev),
             _ => Err(ENOTTY),

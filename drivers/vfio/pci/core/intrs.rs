@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Interrupts: `VFIO_DEVICE_SET_IRQS` for INTx and the error and request indexes.
+//! Interrupts: `VFIO_DEVICE_SET_IRQS` for INTx, MSI, MSI-X and the error and request indexes.
 //!
 //! INTx is level triggered and shared: the handler masks it in the function (PCI 2.3 INTx
 //! masking) before it signals userspace's eventfd, and userspace unmasks it once it has served
-//! the interrupt, as with C vfio-pci. MSI and MSI-X are not implemented yet.
+//! the interrupt, as with C vfio-pci. Each MSI or MSI-X vector signals its own eventfd. One of
+//! INTx, MSI and MSI-X is enabled at a time.
 
+use crate::device::with_memory_enabled;
 use kernel::{
     device::Bound,
     irq::IrqReturn,
@@ -39,7 +41,7 @@ struct IntxState {
     trigger: Option<EventFd>,
 }
 
-impl pci::IntxHandler for Intx {
+impl pci::IrqHandler for Intx {
     fn handle(&self) -> IrqReturn {
         let mut state = self.state.lock();
         if state.masked || !self.pdev.check_and_mask_intx() {
@@ -86,10 +88,32 @@ impl Intx {
     }
 }
 
+/// The handler of one MSI or MSI-X vector: it signals the vector's eventfd.
+pub(crate) struct MsiTrigger(EventFd);
+
+impl pci::IrqHandler for MsiTrigger {
+    fn handle(&self) -> IrqReturn {
+        self.0.signal();
+        IrqReturn::Handled
+    }
+}
+
+/// Which of the function's interrupt modes userspace enabled (C vfio-pci's `irq_type`).
+#[derive(Default)]
+enum Enabled {
+    #[default]
+    None,
+    Intx(pci::IntxRegistration<Intx>),
+    /// MSI or MSI-X, as the vectors say.
+    Msi(pci::MsiVectors<MsiTrigger>),
+}
+
 /// The interrupts userspace set up on an open device.
 #[derive(Default)]
 pub(crate) struct Irqs {
-    intx: Option<pci::IntxRegistration<Intx>>,
+    enabled: Enabled,
+    /// log2 of the number of MSI vectors last enabled, for the virtual MSI capability.
+    msi_qmax: Option<u16>,
     err: Option<EventFd>,
     req: Option<EventFd>,
 }
@@ -98,13 +122,30 @@ impl Irqs {
     /// Masks or unmasks INTx when userspace writes INTx disable in the virtual command
     /// register.
     pub(crate) fn set_virq_disabled(&self, disabled: bool) {
-        if let Some(intx) = &self.intx {
+        if let Enabled::Intx(intx) = &self.enabled {
             if disabled {
                 intx.handler().mask();
             } else {
                 intx.handler().unmask(false);
             }
         }
+    }
+
+    /// Whether MSI (not MSI-X) is enabled, and log2 of the number of MSI vectors userspace
+    /// last enabled, if it ever did: what the virtual MSI capability shows.
+    pub(crate) fn msi_state(&self) -> (bool, Option<u16>) {
+        let msi = matches!(&self.enabled, Enabled::Msi(v) if !v.is_msix());
+        (msi, self.msi_qmax)
+    }
+
+    /// Disables whatever interrupts userspace enabled, before the device is closed.
+    pub(crate) fn disable(&mut self, pdev: &pci::Device<Bound>) {
+        if let Enabled::Msi(_) = &self.enabled {
+            msi_disable(pdev, &mut self.enabled);
+        }
+        self.enabled = Enabled::None;
+        self.err = None;
+        self.req = None;
     }
 
     /// Signals the request eventfd, if userspace set one; returns whether it did.
@@ -114,14 +155,16 @@ impl Irqs {
 
     /// Carries out `VFIO_DEVICE_SET_IRQS`, already checked with
     /// [`kernel::vfio::validate_irq_set`], with C vfio-pci's answers: `ENOTTY` for an action
-    /// an index does not have (and, for now, for MSI and MSI-X), `EINVAL` for a request that
-    /// does not fit the current state.
+    /// an index does not have (MSI and MSI-X cannot be masked), `EINVAL` for a request that
+    /// does not fit the current state. Returns what the ioctl returns: 0, or, as C does, the
+    /// number of MSI or MSI-X vectors the function could give when it could not give as many
+    /// as userspace asked for.
     pub(crate) fn set(
         &mut self,
         pdev: &pci::Device<Bound>,
         req: &IrqSet,
         virq_disabled: bool,
-    ) -> Result {
+    ) -> Result<isize> {
         match (req.index, req.action()) {
             (uapi::PCI_INTX_IRQ_INDEX, uapi::IRQ_SET_ACTION_MASK) => {
                 let intx = self.intx_for(req)?;
@@ -130,7 +173,7 @@ impl Irqs {
                     uapi::IRQ_SET_DATA_BOOL if req.bool_at(0) != Some(true) => {}
                     _ => intx.handler().mask(),
                 }
-                Ok(())
+                Ok(0)
             }
             (uapi::PCI_INTX_IRQ_INDEX, uapi::IRQ_SET_ACTION_UNMASK) => {
                 let intx = self.intx_for(req)?;
@@ -140,16 +183,22 @@ impl Irqs {
                     uapi::IRQ_SET_DATA_BOOL if req.bool_at(0) != Some(true) => {}
                     _ => intx.handler().unmask(virq_disabled),
                 }
-                Ok(())
+                Ok(0)
             }
             (uapi::PCI_INTX_IRQ_INDEX, uapi::IRQ_SET_ACTION_TRIGGER) => {
-                self.intx_trigger(pdev, req, virq_disabled)
+                self.intx_trigger(pdev, req, virq_disabled).map(|()| 0)
+            }
+            (uapi::PCI_MSI_IRQ_INDEX, uapi::IRQ_SET_ACTION_TRIGGER) => {
+                self.msi_trigger(pdev, req, false)
+            }
+            (uapi::PCI_MSIX_IRQ_INDEX, uapi::IRQ_SET_ACTION_TRIGGER) => {
+                self.msi_trigger(pdev, req, true)
             }
             (uapi::PCI_ERR_IRQ_INDEX, uapi::IRQ_SET_ACTION_TRIGGER) => {
-                set_trigger_single(&mut self.err, req)
+                set_trigger_single(&mut self.err, req).map(|()| 0)
             }
             (uapi::PCI_REQ_IRQ_INDEX, uapi::IRQ_SET_ACTION_TRIGGER) => {
-                set_trigger_single(&mut self.req, req)
+                set_trigger_single(&mut self.req, req).map(|()| 0)
             }
             _ => Err(ENOTTY),
         }
@@ -158,8 +207,8 @@ impl Irqs {
     /// The INTx registration for a mask or unmask request: INTx must be enabled and the
     /// request about its one interrupt.
     fn intx_for(&self, req: &IrqSet) -> Result<&pci::IntxRegistration<Intx>> {
-        match &self.intx {
-            Some(intx) if req.start == 0 && req.count == 1 => Ok(intx),
+        match &self.enabled {
+            Enabled::Intx(intx) if req.start == 0 && req.count == 1 => Ok(intx),
             _ => Err(EINVAL),
         }
     }
@@ -170,11 +219,13 @@ impl Irqs {
         req: &IrqSet,
         virq_disabled: bool,
     ) -> Result {
-        if self.intx.is_some() && req.count == 0 && req.data_type() == uapi::IRQ_SET_DATA_NONE {
-            self.intx = None;
+        let intx_on = matches!(self.enabled, Enabled::Intx(_));
+        if intx_on && req.count == 0 && req.data_type() == uapi::IRQ_SET_DATA_NONE {
+            self.enabled = Enabled::None;
             return Ok(());
         }
-        if req.start != 0 || req.count != 1 {
+        let none = matches!(self.enabled, Enabled::None);
+        if !(intx_on || none) || req.start != 0 || req.count != 1 {
             return Err(EINVAL);
         }
         if let Some(fd) = req.fd_at(0) {
@@ -183,17 +234,19 @@ impl Irqs {
             } else {
                 None
             };
-            match &self.intx {
-                Some(intx) => {
+            match &self.enabled {
+                Enabled::Intx(intx) => {
                     // The old eventfd is released after the lock.
                     let _old =
                         core::mem::replace(&mut intx.handler().state.lock().trigger, trigger);
                 }
-                None => self.intx = Some(enable_intx(pdev, trigger, virq_disabled)?),
+                _ => self.enabled = Enabled::Intx(enable_intx(pdev, trigger, virq_disabled)?),
             }
             return Ok(());
         }
-        let intx = self.intx.as_ref().ok_or(EINVAL)?;
+        let Enabled::Intx(intx) = &self.enabled else {
+            return Err(EINVAL);
+        };
         // A loopback, unless userspace disabled INTx in the virtual command register.
         let asked = req.data_type() == uapi::IRQ_SET_DATA_NONE || req.bool_at(0) == Some(true);
         if asked && !virq_disabled {
@@ -201,6 +254,114 @@ impl Irqs {
         }
         Ok(())
     }
+
+    /// MSI or MSI-X triggers, as C vfio-pci's `vfio_pci_set_msi_trigger()`: data none with
+    /// count 0 disables the index; eventfds enable it (with `start + count` vectors) or set,
+    /// replace or release (-1) the eventfds of those vectors; data none or bool signal them.
+    fn msi_trigger(
+        &mut self,
+        pdev: &pci::Device<Bound>,
+        req: &IrqSet,
+        msix: bool,
+    ) -> Result<isize> {
+        let on = matches!(&self.enabled, Enabled::Msi(v) if v.is_msix() == msix);
+        if on && req.count == 0 && req.data_type() == uapi::IRQ_SET_DATA_NONE {
+            msi_disable(pdev, &mut self.enabled);
+            return Ok(0);
+        }
+        if !(on || matches!(self.enabled, Enabled::None)) {
+            return Err(EINVAL);
+        }
+        if req.data_type() == uapi::IRQ_SET_DATA_EVENTFD {
+            if on {
+                return self.msi_set_block(pdev, req).map(|()| 0);
+            }
+            // Validated: `start + count` does not overflow.
+            let nvec = req.start + req.count;
+            let vectors = with_memory_enabled(pdev, || pci::MsiVectors::enable(pdev, nvec, msix))??;
+            if vectors.enabled() < nvec {
+                // As C: the number of vectors the function could give.
+                let got = vectors.enabled();
+                with_memory_enabled(pdev, || drop(vectors))?;
+                return Ok(isize::try_from(got)?);
+            }
+            self.enabled = Enabled::Msi(vectors);
+            if !msix {
+                // log2 of `nvec` rounded up to a power of two, `fls(nvec * 2 - 1) - 1`.
+                // CAST: at most 5 for MSI's up to 32 vectors.
+                self.msi_qmax = Some((nvec * 2 - 1).ilog2() as u16);
+            }
+            if let Err(e) = self.msi_set_block(pdev, req) {
+                msi_disable(pdev, &mut self.enabled);
+                return Err(e);
+            }
+            return Ok(0);
+        }
+        let Enabled::Msi(vectors) = &self.enabled else {
+            return Err(EINVAL);
+        };
+        if !on {
+            return Err(EINVAL);
+        }
+        for (i, vector) in (req.start..req.start + req.count).enumerate() {
+            let Some(handler) = vectors.handler(vector) else {
+                continue;
+            };
+            let asked = req.data_type() == uapi::IRQ_SET_DATA_NONE || req.bool_at(i) == Some(true);
+            if asked {
+                handler.0.signal();
+            }
+        }
+        Ok(0)
+    }
+
+    /// Sets the eventfds of vectors `start..start + count`; on failure, releases those it set.
+    fn msi_set_block(&mut self, pdev: &pci::Device<Bound>, req: &IrqSet) -> Result {
+        let Enabled::Msi(vectors) = &mut self.enabled else {
+            return Err(EINVAL);
+        };
+        for (i, vector) in (req.start..req.start + req.count).enumerate() {
+            let fd = req.fd_at(i).unwrap_or(-1);
+            if let Err(e) = msi_set_vector(pdev, vectors, vector, fd) {
+                for done in req.start..vector {
+                    let _ = msi_set_vector(pdev, vectors, done, -1);
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Releases the eventfd of MSI or MSI-X vector `vector`, if it has one, then, if `fd` is an
+/// eventfd, has the vector signal it. The vector itself stays allocated until MSI is disabled.
+fn msi_set_vector(
+    pdev: &pci::Device<Bound>,
+    vectors: &mut pci::MsiVectors<MsiTrigger>,
+    vector: u32,
+    fd: i32,
+) -> Result {
+    // Freeing or requesting an MSI-X vector masks or writes its table entry, in a BAR.
+    with_memory_enabled(pdev, || vectors.set_handler(vector, None))??;
+    if fd < 0 {
+        return Ok(());
+    }
+    let kind = if vectors.is_msix() { "x" } else { "" };
+    let name = CString::try_from_fmt(fmt!(
+        "vfio-msi{}[{}]({})",
+        kind,
+        vector,
+        pdev.as_ref().name()
+    ))?;
+    let trigger = Arc::new(MsiTrigger(EventFd::from_fd(fd)?), GFP_KERNEL)?;
+    with_memory_enabled(pdev, || vectors.set_handler(vector, Some((trigger, name))))?
+}
+
+/// Disables MSI or MSI-X: every vector's handler, then the vectors.
+fn msi_disable(pdev: &pci::Device<Bound>, enabled: &mut Enabled) {
+    let old = core::mem::take(enabled);
+    // The MSI-X table is in a BAR. Nothing more can be done if the command register fails.
+    let _ = with_memory_enabled(pdev, || drop(old));
 }
 
 /// Requests INTx for `pdev`, masked if userspace disabled it in the virtual command register.
@@ -225,7 +386,7 @@ fn enable_intx(
         GFP_KERNEL,
     )?;
     pdev.intx(!virq_disabled);
-    let name = CString::try_from_fmt(fmt!("vfio-intx({:04x})", pdev.dev_id()))?;
+    let name = CString::try_from_fmt(fmt!("vfio-intx({})", pdev.as_ref().name()))?;
     pdev.request_intx(intx, true, name)
 }
 
