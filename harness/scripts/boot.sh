@@ -4,6 +4,8 @@
 # Boot the built kernel under QEMU/TCG on the host's root filesystem.
 #   boot.sh test   run the guest tests, results in $RESULTS
 #   boot.sh demo   show what the project does, on the console
+#   boot.sh bench  time C vfio-pci against the Rust one (VFIO_RS_BENCH=smoke|full, default
+#                  full; VFIO_RS_BENCH_ROUNDS=<n> rounds per driver), raw results in $RESULTS
 #   boot.sh shell  an interactive shell in the guest
 # The guest's machine: q35 with a VT-d IOMMU (interrupt remapping on), an igb SR-IOV PF
 # behind a PCIe root port (room for its VFs), QEMU's edu device and pci-testdev.
@@ -13,7 +15,7 @@
 MODE=${1:-test}
 BZIMAGE="$BUILD/arch/x86/boot/bzImage"
 [[ -f "$BZIMAGE" ]] || die "no kernel at $BZIMAGE ('make build' first)"
-TIMEOUT=${VFIO_RS_BOOT_TIMEOUT:-1200}
+TIMEOUT=${VFIO_RS_BOOT_TIMEOUT:-2400}
 
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
@@ -23,6 +25,8 @@ cmdline=(console=ttyS0,115200 panic=-1 oops=panic
 	ro init="$REPO/harness/guest/init" intel_iommu=on
 	VFIO_RS_MODE="$MODE" VFIO_RS_MODROOT="$MODROOT" VFIO_RS_BIN="$GUEST_BIN")
 [[ -n "${ONLY:-}" ]] && cmdline+=(VFIO_RS_ONLY="$ONLY")
+[[ -n "${VFIO_RS_BENCH:-}" ]] && cmdline+=(VFIO_RS_BENCH="$VFIO_RS_BENCH")
+[[ -n "${VFIO_RS_BENCH_ROUNDS:-}" ]] && cmdline+=(VFIO_RS_BENCH_ROUNDS="$VFIO_RS_BENCH_ROUNDS")
 [[ -n "${VFIO_RS_CMDLINE:-}" ]] && cmdline+=($VFIO_RS_CMDLINE)
 
 qemu=(qemu-system-x86_64 -M q35 -accel tcg -cpu max -smp 2 -m "${VFIO_RS_MEM:-2G}"
