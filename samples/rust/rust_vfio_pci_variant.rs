@@ -24,6 +24,7 @@ use kernel::{
     vfio::uapi, //
 };
 use vfio_pci_core_rs::{
+    CoreParams,
     DevRegion,
     DevRegionInfo,
     Registered,
@@ -110,7 +111,7 @@ impl pci::Driver for SampleDriver {
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
         let data = try_pin_init!(SampleDevice {
-            core <- VfioPciCoreDevice::new(pdev),
+            core <- VfioPciCoreDevice::new(pdev, CoreParams::default()),
         });
         vfio_pci_core_rs::probe(pdev, false, data)
     }

@@ -1924,12 +1924,46 @@ static int cmd_regions(struct dev *d)
 	return 0;
 }
 
+/*
+ * With INTx on, the interrupt line's handlers in /proc/interrupts: "vfio-intx(<bdf>)" alone
+ * if the line is exclusive (nointxmask, or no INTx masking), else it and the others sharing it.
+ */
+static int cmd_intx_exclusive(struct dev *d)
+{
+	int efd = eventfd(0, EFD_NONBLOCK);
+	char name[64], line[512], *found = NULL;
+	FILE *f;
+	long ret;
+
+	snprintf(name, sizeof(name), "vfio-intx(%s)", d->bdf);
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &efd, sizeof(efd));
+	result(!ret, "intx-on", "INTx trigger with an eventfd (%s)", errname(ret));
+	f = fopen("/proc/interrupts", "r");
+	while (!ret && f && fgets(line, sizeof(line), f)) {
+		if (strstr(line, name)) {
+			found = strdup(line);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (found)
+		found[strcspn(found, "\n")] = 0;
+	result(found && !strchr(found, ','), "intx-exclusive",
+	       "the INTx line has %s as its only handler (%s)", name, found ? found : "not found");
+	free(found);
+	set_irqs(d, 0, TRIGGER(NONE), VFIO_PCI_INTX_IRQ_INDEX, 0, 0, NULL, 0);
+	close(efd);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct dev *d;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: %s info|regions|generic|edu <bdf> group|cdev\n", argv[0]);
+		fprintf(stderr, "usage: %s info|regions|generic|edu|intx-exclusive <bdf> group|cdev\n",
+			argv[0]);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1938,7 +1972,7 @@ int main(int argc, char **argv)
 	if (!d)
 		die("calloc");
 	if (strcmp(argv[1], "info") && strcmp(argv[1], "regions") && strcmp(argv[1], "generic") &&
-	    strcmp(argv[1], "edu")) {
+	    strcmp(argv[1], "edu") && strcmp(argv[1], "intx-exclusive")) {
 		fprintf(stderr, "unknown command %s\n", argv[1]);
 		return 2;
 	}
@@ -1947,6 +1981,8 @@ int main(int argc, char **argv)
 		return cmd_info(d);
 	if (!strcmp(argv[1], "regions"))
 		return cmd_regions(d);
+	if (!strcmp(argv[1], "intx-exclusive"))
+		return cmd_intx_exclusive(d);
 	check_generic(d);
 	if (!strcmp(argv[1], "edu"))
 		check_edu(d);

@@ -163,6 +163,15 @@ impl Open {
     }
 }
 
+/// Policies of the core that C vfio-pci takes from its module parameters
+/// (`vfio_pci_core_set_params()`). A driver passes them per device; the default is C's.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CoreParams {
+    /// Do not use PCI 2.3 INTx masking (`nointxmask`): INTx is then requested exclusively and
+    /// masked by disabling the line, as for functions that cannot mask INTx themselves.
+    pub nointxmask: bool,
+}
+
 /// The core's state of a PCI function handed to userspace through VFIO.
 ///
 /// A driver embeds it in its [`vfio::Driver::Data`] (see [`crate::VfioPciOps`]) and forwards
@@ -170,6 +179,7 @@ impl Open {
 #[pin_data]
 pub struct VfioPciCoreDevice {
     pdev: ARef<pci::Device>,
+    params: CoreParams,
     #[pin]
     open: Mutex<Option<Open>>,
     /// log2 of the number of MSI vectors userspace last enabled, kept from one open to the
@@ -184,10 +194,14 @@ fn bound(parent: &device::Device<Bound>) -> Result<&pci::Device<Bound>> {
 
 impl VfioPciCoreDevice {
     /// Creates the core state for `pdev`, which the calling driver is probing.
-    pub fn new(pdev: &pci::Device<device::Core<'_>>) -> impl PinInit<Self, Error> {
+    pub fn new(
+        pdev: &pci::Device<device::Core<'_>>,
+        params: CoreParams,
+    ) -> impl PinInit<Self, Error> {
         let pdev: ARef<pci::Device> = pdev.into();
         try_pin_init!(Self {
             pdev,
+            params,
             open <- kernel::new_mutex!(None),
             msi_qmax: Atomic::new(0),
         })
@@ -282,7 +296,8 @@ impl VfioPciCoreDevice {
         // bit starts clear.
         let command = bindings::PCI_COMMAND as usize;
         let intx_disable = bindings::PCI_COMMAND_INTX_DISABLE;
-        if pdev.intx_mask_supported() {
+        let pci_2_3 = !self.params.nointxmask && pdev.intx_mask_supported();
+        if pci_2_3 {
             if let Ok(cmd) = pdev.user_read_config(command, 2) {
                 if cmd & intx_disable != 0 {
                     let _ = pdev.user_write_config(command, 2, cmd & !intx_disable);
@@ -310,7 +325,7 @@ impl VfioPciCoreDevice {
             msix,
             low_power: false,
             regions: KVec::new(),
-            irqs: Irqs::default(),
+            irqs: Irqs::new(pci_2_3),
             virq_disabled: false,
         });
         Ok(())

@@ -31,6 +31,9 @@ use kernel::{
 #[pin_data]
 pub(crate) struct Intx {
     pdev: ARef<pci::Device>,
+    /// The function masks INTx itself (PCI 2.3) and the line is shared; otherwise the line is
+    /// exclusive and masked by disabling it.
+    pci_2_3: bool,
     #[pin]
     state: SpinLockIrq<IntxState>,
 }
@@ -42,9 +45,11 @@ struct IntxState {
 }
 
 impl pci::IrqHandler for Intx {
-    fn handle(&self) -> IrqReturn {
+    fn handle(&self, line: &pci::IrqLine) -> IrqReturn {
         let mut state = self.state.lock();
-        if state.masked || !self.pdev.check_and_mask_intx() {
+        if !self.pci_2_3 {
+            line.disable_nosync();
+        } else if state.masked || !self.pdev.check_and_mask_intx() {
             // Not ours: the line is shared.
             return IrqReturn::None;
         }
@@ -57,24 +62,33 @@ impl pci::IrqHandler for Intx {
 }
 
 impl Intx {
-    /// Masks INTx in the function.
-    fn mask(&self) {
-        let mut state = self.state.lock();
+    /// Masks INTx of `reg`'s function: in the function, or by disabling the line.
+    fn mask(reg: &pci::IntxRegistration<Intx>) {
+        let this = reg.handler();
+        let mut state = this.state.lock();
         if !state.masked {
-            self.pdev.intx(false);
+            if this.pci_2_3 {
+                this.pdev.intx(false);
+            } else {
+                reg.disable_nosync();
+            }
             state.masked = true;
         }
     }
 
-    /// Unmasks INTx in the function, unless `virq_disabled` (userspace set INTx disable in
-    /// the virtual command register). If the function still asserts INTx, it stays masked
-    /// and userspace is signalled again.
-    fn unmask(&self, virq_disabled: bool) {
-        let mut state = self.state.lock();
+    /// Unmasks INTx of `reg`'s function, unless `virq_disabled` (userspace set INTx disable
+    /// in the virtual command register). If a function that masks INTx itself still asserts
+    /// it, it stays masked and userspace is signalled again.
+    fn unmask(reg: &pci::IntxRegistration<Intx>, virq_disabled: bool) {
+        let this = reg.handler();
+        let mut state = this.state.lock();
         if !state.masked || virq_disabled {
             return;
         }
-        if self.pdev.check_and_unmask_intx() {
+        if !this.pci_2_3 {
+            reg.enable();
+            state.masked = false;
+        } else if this.pdev.check_and_unmask_intx() {
             state.masked = false;
         } else if let Some(trigger) = &state.trigger {
             trigger.signal();
@@ -92,7 +106,7 @@ impl Intx {
 pub(crate) struct MsiTrigger(EventFd);
 
 impl pci::IrqHandler for MsiTrigger {
-    fn handle(&self) -> IrqReturn {
+    fn handle(&self, _line: &pci::IrqLine) -> IrqReturn {
         self.0.signal();
         IrqReturn::Handled
     }
@@ -109,8 +123,9 @@ enum Enabled {
 }
 
 /// The interrupts userspace set up on an open device.
-#[derive(Default)]
 pub(crate) struct Irqs {
+    /// INTx is masked in the function (PCI 2.3 INTx masking), not by disabling the line.
+    pci_2_3: bool,
     enabled: Enabled,
     /// log2 of the number of MSI vectors last enabled, for the virtual MSI capability.
     msi_qmax: Option<u16>,
@@ -119,14 +134,25 @@ pub(crate) struct Irqs {
 }
 
 impl Irqs {
+    /// No interrupts set up yet; INTx is masked in the function if `pci_2_3`.
+    pub(crate) fn new(pci_2_3: bool) -> Self {
+        Self {
+            pci_2_3,
+            enabled: Enabled::None,
+            msi_qmax: None,
+            err: None,
+            req: None,
+        }
+    }
+
     /// Masks or unmasks INTx when userspace writes INTx disable in the virtual command
     /// register.
     pub(crate) fn set_virq_disabled(&self, disabled: bool) {
         if let Enabled::Intx(intx) = &self.enabled {
             if disabled {
-                intx.handler().mask();
+                Intx::mask(intx);
             } else {
-                intx.handler().unmask(false);
+                Intx::unmask(intx, false);
             }
         }
     }
@@ -171,7 +197,7 @@ impl Irqs {
                 match req.data_type() {
                     uapi::IRQ_SET_DATA_EVENTFD => return Err(ENOTTY),
                     uapi::IRQ_SET_DATA_BOOL if req.bool_at(0) != Some(true) => {}
-                    _ => intx.handler().mask(),
+                    _ => Intx::mask(intx),
                 }
                 Ok(0)
             }
@@ -181,7 +207,7 @@ impl Irqs {
                     // Unmasking through an eventfd (virqfd) is not implemented yet.
                     uapi::IRQ_SET_DATA_EVENTFD => return Err(ENOTTY),
                     uapi::IRQ_SET_DATA_BOOL if req.bool_at(0) != Some(true) => {}
-                    _ => intx.handler().unmask(virq_disabled),
+                    _ => Intx::unmask(intx, virq_disabled),
                 }
                 Ok(0)
             }
@@ -240,7 +266,10 @@ impl Irqs {
                     let _old =
                         core::mem::replace(&mut intx.handler().state.lock().trigger, trigger);
                 }
-                _ => self.enabled = Enabled::Intx(enable_intx(pdev, trigger, virq_disabled)?),
+                _ => {
+                    let intx = enable_intx(pdev, self.pci_2_3, trigger, virq_disabled)?;
+                    self.enabled = Enabled::Intx(intx);
+                }
             }
             return Ok(());
         }
@@ -364,20 +393,20 @@ fn msi_disable(pdev: &pci::Device<Bound>, enabled: &mut Enabled) {
     let _ = with_memory_enabled(pdev, || drop(old));
 }
 
-/// Requests INTx for `pdev`, masked if userspace disabled it in the virtual command register.
+/// Requests INTx for `pdev`, masked if userspace disabled it in the virtual command register:
+/// shared, masked in the function, if `pci_2_3`; otherwise exclusive, masked by disabling the
+/// line, as C vfio-pci does for functions without INTx masking or with `nointxmask`.
 fn enable_intx(
     pdev: &pci::Device<Bound>,
+    pci_2_3: bool,
     trigger: Option<EventFd>,
     virq_disabled: bool,
 ) -> Result<pci::IntxRegistration<Intx>> {
-    // Functions without INTx masking would need an exclusive, disabled line: not implemented.
-    if !pdev.intx_mask_supported() {
-        return Err(EOPNOTSUPP);
-    }
     let pdev_ref: ARef<pci::Device> = pdev.into();
     let intx = Arc::pin_init(
         pin_init!(Intx {
             pdev: pdev_ref,
+            pci_2_3,
             state <- new_spinlock_irq!(IntxState {
                 masked: virq_disabled,
                 trigger,
@@ -385,9 +414,16 @@ fn enable_intx(
         }),
         GFP_KERNEL,
     )?;
-    pdev.intx(!virq_disabled);
+    let mode = if pci_2_3 {
+        pdev.intx(!virq_disabled);
+        pci::IntxMode::Shared
+    } else {
+        pci::IntxMode::Exclusive {
+            enabled: !virq_disabled,
+        }
+    };
     let name = CString::try_from_fmt(fmt!("vfio-intx({})", pdev.as_ref().name()))?;
-    pdev.request_intx(intx, true, name)
+    pdev.request_intx(intx, mode, name)
 }
 
 /// Sets, clears or signals the one eventfd of the error or request index, as C vfio-pci's

@@ -21,7 +21,10 @@ mod intrs;
 mod ops;
 mod region;
 
-pub use device::VfioPciCoreDevice;
+pub use device::{
+    CoreParams,
+    VfioPciCoreDevice, //
+};
 pub use region::{
     DevRegion,
     DevRegionInfo, //

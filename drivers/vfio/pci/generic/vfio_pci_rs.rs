@@ -18,6 +18,7 @@ use kernel::{
     InPlaceModule, //
 };
 use vfio_pci_core_rs::{
+    CoreParams,
     VfioPciCoreDevice,
     VfioPciDevice, //
 };
@@ -47,7 +48,12 @@ impl pci::Driver for VfioPciDriver {
         vfio_pci_core_rs::probe(
             pdev,
             module_parameters::disable_denylist.value(),
-            VfioPciCoreDevice::new(pdev),
+            VfioPciCoreDevice::new(
+                pdev,
+                CoreParams {
+                    nointxmask: module_parameters::nointxmask.value(),
+                },
+            ),
         )
     }
 }
@@ -78,6 +84,11 @@ module! {
         disable_denylist: bool {
             default: false,
             description: "Allow binding devices with errata that untrusted users may exploit",
+        },
+        nointxmask: bool {
+            default: false,
+            description: "Disable support for PCI 2.3 style INTx masking: INTx lines are then \
+                          exclusive, masked by disabling them",
         },
     },
 }
