@@ -5,6 +5,7 @@
 #
 #   make test      set up, build, boot the guest, run KUnit + guest tests (CI runs this)
 #   make demo      set up, build, boot the guest and show what the project does
+#   make bench     set up, build, boot the guest and time C vs Rust vfio-pci (results/bench.*)
 #   make shell     boot the guest with an interactive shell
 #   make setup     install packages and unpack the pinned base (idempotent)
 #   make build     compose base + patches + new files and build bzImage + modules
@@ -15,7 +16,7 @@
 
 H := harness/scripts
 
-.PHONY: all test demo shell setup build worktree refresh clean help
+.PHONY: all test demo bench shell setup build worktree refresh clean help
 
 all: test
 
@@ -33,6 +34,9 @@ test:
 
 demo: build
 	@$(H)/boot.sh demo
+
+bench:
+	@$(H)/bench.sh
 
 shell: build
 	@$(H)/boot.sh shell

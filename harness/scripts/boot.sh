@@ -4,8 +4,8 @@
 # Boot the built kernel under QEMU/TCG on the host's root filesystem.
 #   boot.sh test   run the guest tests, results in $RESULTS
 #   boot.sh demo   show what the project does, on the console
-#   boot.sh bench  time C vfio-pci against the Rust one (VFIO_RS_BENCH=smoke|full, default
-#                  full; VFIO_RS_BENCH_ROUNDS=<n> rounds per driver), raw results in $RESULTS
+#   boot.sh bench  time C vfio-pci against the Rust one (VFIO_RS_BENCH=smoke|full|profile,
+#                  default full; VFIO_RS_BENCH_ROUNDS=<n> rounds per driver), raw results in $RESULTS
 #   boot.sh shell  an interactive shell in the guest
 # The guest's machine: q35 with a VT-d IOMMU (interrupt remapping on), an igb SR-IOV PF
 # behind a PCIe root port (room for its VFs), QEMU's edu device and pci-testdev.
@@ -29,7 +29,13 @@ cmdline=(console=ttyS0,115200 panic=-1 oops=panic
 [[ -n "${VFIO_RS_BENCH_ROUNDS:-}" ]] && cmdline+=(VFIO_RS_BENCH_ROUNDS="$VFIO_RS_BENCH_ROUNDS")
 [[ -n "${VFIO_RS_CMDLINE:-}" ]] && cmdline+=($VFIO_RS_CMDLINE)
 
-qemu=(qemu-system-x86_64 -M q35 -accel tcg -cpu max -smp 2 -m "${VFIO_RS_MEM:-2G}"
+# Multi-threaded TCG (QEMU 10.0) can dispatch a vCPU's local APIC write (timer initial count,
+# EOI) to the VT-d registers while the guest changes the memory map (a BAR's decoding, an FLR,
+# VFs), and drop it: QEMU logs "vtd_mem_write: MMIO over range: addr=0x380", and the guest
+# sleeps forever. The tests and the benchmark make many such changes, so TCG runs
+# single-threaded (thread=single) unless VFIO_RS_TCG=<options> says otherwise.
+tcg=${VFIO_RS_TCG-thread=single}
+qemu=(qemu-system-x86_64 -M q35 -accel "tcg${tcg:+,$tcg}" -cpu max -smp 2 -m "${VFIO_RS_MEM:-2G}"
 	-no-reboot -display none -vga none -nodefaults
 	-kernel "$BZIMAGE" -append "${cmdline[*]}"
 	-device intel-iommu,intremap=on

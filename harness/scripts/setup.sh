@@ -11,7 +11,8 @@ APT_PKGS=(rustc-web rust-web-src rust-web-clippy rustfmt-web
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	flex bison bc cpio libelf-dev libssl-dev kmod make patch xz-utils
 	pciutils python3
-	gcc libc6-dev uuid-dev)
+	gcc libc6-dev uuid-dev
+	python3-matplotlib)
 QEMU_SUITE=bookworm-backports
 QEMU_MIN=10
 

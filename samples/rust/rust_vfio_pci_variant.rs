@@ -17,10 +17,8 @@ use kernel::{
         Bound,
         Core, //
     },
-    devres::Devres,
     pci,
     prelude::*,
-    vfio,
     vfio::uapi, //
 };
 use vfio_pci_core_rs::{
@@ -29,8 +27,8 @@ use vfio_pci_core_rs::{
     DevRegionInfo,
     Registered,
     VfioPciCoreDevice,
-    VfioPciDevice,
-    VfioPciOps, //
+    VfioPciOps,
+    VfioPciRegistration, //
 };
 
 /// The subtype of the identity region, within the Red Hat vendor type.
@@ -89,8 +87,6 @@ impl VfioPciOps for SampleDevice {
     }
 }
 
-type Device = VfioPciDevice<SampleDevice>;
-
 kernel::pci_device_table!(
     PCI_TABLE,
     <SampleDriver as pci::Driver>::IdInfo,
@@ -102,7 +98,7 @@ kernel::pci_device_table!(
 
 impl pci::Driver for SampleDriver {
     type IdInfo = ();
-    type Data<'bound> = Devres<vfio::Registration<Device>>;
+    type Data<'bound> = VfioPciRegistration<SampleDevice>;
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
     const DRIVER_MANAGED_DMA: bool = true;
 
@@ -110,10 +106,15 @@ impl pci::Driver for SampleDriver {
         pdev: &'bound pci::Device<Core<'_>>,
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        let params = CoreParams::default();
         let data = try_pin_init!(SampleDevice {
-            core <- VfioPciCoreDevice::new(pdev, CoreParams::default()),
+            core <- VfioPciCoreDevice::new(pdev, params),
         });
-        vfio_pci_core_rs::probe(pdev, false, data)
+        vfio_pci_core_rs::probe(pdev, params, data)
+    }
+
+    fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        this.unbind();
     }
 }
 

@@ -14,7 +14,7 @@
  *   reset       <bdf> group|cdev      VFIO_DEVICE_RESET
  *   msi-wake    <bdf> group|cdev      QEMU's edu with MSI on (one eventfd): from the write that
  *                                     raises its interrupt (BAR0 0x60) until the eventfd read
- *                                     returns; the acknowledgement (0x64) is not timed
+ *                                     returns; the acknowledgment (0x64) is not timed
  *   open-close  <bdf> group|cdev      the device fd opened and closed: VFIO_GROUP_GET_DEVICE_FD on
  *                                     the group (container set up once), or the cdev opened,
  *                                     bound to an iommufd and attached to an IOAS (both made once);
@@ -26,8 +26,9 @@
  *                                     is bound to <driver> through driver_override and open
  *                                     through its cdev; one such cycle per iteration
  *
- * Each batch times its iterations as a whole with CLOCK_MONOTONIC, after untimed warm-up ones
- * (at least one: it checks that the operation works). msi-wake, bind-unbind and sriov time
+ * The process runs on CPU 0 only, and so do the device's interrupts for msi-wake. Each batch
+ * times its iterations as a whole with CLOCK_MONOTONIC, after untimed warm-up ones (at least
+ * one: it checks that the operation works). msi-wake, bind-unbind and sriov time
  * each iteration's part that is the operation. Output, once every batch is done:
  *   result <op> <ns per op> <iterations>          one line per batch
  *   detail <op>.<part> <ns per op> <iterations>   the parts of an op (bind-unbind, sriov)
@@ -43,6 +44,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -59,6 +61,7 @@
 #include <linux/types.h>
 #include <linux/vfio.h>
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_BATCHES 64
 #define MAX_PARTS 4
 #define MAX_VFS 64
@@ -421,7 +424,8 @@ static void time_op(struct ctx *c, int (*op)(struct ctx *))
 		for (i = 0; i < iterations; i++) {
 			ret = op(c);
 			if (ret)
-				skip("%s: %s (batch %lu, iteration %lu)", c->what, errname(ret), b, i);
+				skip("%s: %s (batch %lu, iteration %lu)", c->what, errname(ret),
+				     b, i);
 		}
 		t->ns[b] = (double)(now_ns() - start) / iterations;
 	}
@@ -441,6 +445,33 @@ static int set_irqs(int fd, __u32 flags, __u32 index, __u32 count, int efd)
 	u.hdr.count = count;
 	memcpy(u.bytes + sizeof(u.hdr), &efd, sizeof(efd));
 	return ioctl(fd, VFIO_DEVICE_SET_IRQS, &u.hdr) ? -errno : 0;
+}
+
+/*
+ * Steers the device's interrupts (the lines of /proc/interrupts that name it) to the CPU this
+ * process is pinned to (see main), so that an MSI wakes the reader on its own CPU whichever
+ * CPU the kernel chose: the wake is then the driver's path, not a trip between vCPUs.
+ */
+static void steer_irqs(const char *bdf)
+{
+	char line[1024], path[64];
+	unsigned int n = 0;
+	FILE *f = fopen("/proc/interrupts", "re");
+	int irq;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, bdf) || sscanf(line, " %d:", &irq) != 1)
+			continue;
+		snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", irq);
+		if (sysfs_write(path, "0"))
+			printf("# IRQ %d of %s: cannot move it to CPU 0\n", irq, bdf);
+		else
+			n++;
+	}
+	fclose(f);
+	printf("# %u IRQ(s) of %s on CPU 0\n", n, bdf);
 }
 
 static void on_alarm(int sig)
@@ -495,6 +526,7 @@ static void bench_msi(struct ctx *c)
 	ret = set_irqs(c->fd, VFIO_IRQ_SET_DATA_EVENTFD | trigger, VFIO_PCI_MSI_IRQ_INDEX, 1, efd);
 	if (ret)
 		skip("VFIO_DEVICE_SET_IRQS MSI trigger eventfd: %s", errname(ret));
+	steer_irqs(c->bdf);
 	if (pread(c->fd, &cmd, 2, c->cfg + PCI_COMMAND) != 2)
 		skip("pread config command: %s", errname(errno));
 	on = cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
@@ -727,8 +759,8 @@ static void usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s [-n iterations] [-b batches] [-w warmup] <op> <args>\n"
 		"  baseline\n"
-		"  config-read|bar0-read|bar0-write|region-info|reset|msi-wake|open-close"
-		" <bdf> group|cdev\n"
+		"  config-read|bar0-read|bar0-write|region-info|reset|msi-wake|open-close\n"
+		"      <bdf> group|cdev\n"
 		"  bind-unbind <bdf> <driver>\n"
 		"  sriov <pf> <driver> [numvfs]\n", prog);
 	exit(1);
@@ -747,7 +779,7 @@ static unsigned long number(const char *s, const char *prog)
 /* The ops on an open device, timed as a whole. */
 static const struct {
 	const char *name;
-	int (*op)(struct ctx *);
+	int (*op)(struct ctx *c);
 } fd_ops[] = {
 	{ "config-read", op_config_read },
 	{ "bar0-read", op_bar0_read },
@@ -784,9 +816,15 @@ int main(int argc, char **argv)
 	struct ctx c = { .fd = -1, .gfd = -1, .iommufd = -1, .zero = -1 };
 	const char *prog = argv[0], *op;
 	unsigned int i;
+	cpu_set_t cpus;
 	int opt;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* One CPU for every op: no migration in the middle of a batch (see also steer_irqs). */
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	if (sched_setaffinity(0, sizeof(cpus), &cpus))
+		printf("# cannot pin to CPU 0: %s\n", errname(errno));
 	while ((opt = getopt(argc, argv, "n:b:w:")) != -1) {
 		switch (opt) {
 		case 'n':
@@ -827,10 +865,10 @@ int main(int argc, char **argv)
 		open_device(&c, argv[1]);
 		bench_msi(&c);
 	} else {
-		for (i = 0; i < sizeof(fd_ops) / sizeof(fd_ops[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(fd_ops); i++)
 			if (!strcmp(op, fd_ops[i].name))
 				break;
-		if (i == sizeof(fd_ops) / sizeof(fd_ops[0]) || argc != 2)
+		if (i == ARRAY_SIZE(fd_ops) || argc != 2)
 			usage(prog);
 		c.bdf = argv[0];
 		open_device(&c, argv[1]);

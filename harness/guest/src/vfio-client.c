@@ -1957,12 +1957,39 @@ static int cmd_intx_exclusive(struct dev *d)
 	return failures ? 1 : 0;
 }
 
+/* With the device open: "<runtime PM status> <power state>" of the function, from sysfs. */
+static int cmd_power(struct dev *d)
+{
+	char path[128], status[32] = "", state[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/power/runtime_status", d->bdf);
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(status, sizeof(status), f))
+			status[0] = 0;
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/power_state", d->bdf);
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(state, sizeof(state), f))
+			state[0] = 0;
+		fclose(f);
+	}
+	status[strcspn(status, "\n")] = 0;
+	state[strcspn(state, "\n")] = 0;
+	printf("%s %s\n", status, state);
+	return status[0] && state[0] ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct dev *d;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: %s info|regions|generic|edu|intx-exclusive <bdf> group|cdev\n",
+		fprintf(stderr,
+			"usage: %s info|regions|generic|edu|intx-exclusive|power <bdf> group|cdev\n",
 			argv[0]);
 		return 2;
 	}
@@ -1972,7 +1999,8 @@ int main(int argc, char **argv)
 	if (!d)
 		die("calloc");
 	if (strcmp(argv[1], "info") && strcmp(argv[1], "regions") && strcmp(argv[1], "generic") &&
-	    strcmp(argv[1], "edu") && strcmp(argv[1], "intx-exclusive")) {
+	    strcmp(argv[1], "edu") && strcmp(argv[1], "intx-exclusive") &&
+	    strcmp(argv[1], "power")) {
 		fprintf(stderr, "unknown command %s\n", argv[1]);
 		return 2;
 	}
@@ -1983,6 +2011,8 @@ int main(int argc, char **argv)
 		return cmd_regions(d);
 	if (!strcmp(argv[1], "intx-exclusive"))
 		return cmd_intx_exclusive(d);
+	if (!strcmp(argv[1], "power"))
+		return cmd_power(d);
 	check_generic(d);
 	if (!strcmp(argv[1], "edu"))
 		check_edu(d);

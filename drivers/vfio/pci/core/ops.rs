@@ -17,7 +17,10 @@ use kernel::{
     vfio, //
 };
 
-use crate::VfioPciCoreDevice;
+use crate::{
+    CoreParams,
+    VfioPciCoreDevice, //
+};
 
 /// The VFIO device of a driver whose device data is `D`, as its operations see it: registered,
 /// with its PCI function bound for the duration of the call.
@@ -97,18 +100,43 @@ impl VfioPciOps for VfioPciCoreDevice {
     }
 }
 
-/// Probes `pdev` for a VFIO PCI driver whose device data is `D`, initialized by `data`: the
-/// checks C vfio-pci makes ([`VfioPciCoreDevice::probe_checks`]), then the VFIO device is
-/// allocated and registered with its IOMMU group. The driver keeps the registration as its PCI
-/// driver data; the device is unregistered when it is dropped, at unbind.
+/// What a VFIO PCI driver keeps as its PCI driver data while a function is bound, from
+/// [`probe`]. The driver calls [`VfioPciRegistration::unbind`] from its
+/// [`pci::Driver::unbind`]. Dropped after unbind: the VFIO device is unregistered (which waits
+/// for userspace to close it).
+pub struct VfioPciRegistration<D: VfioPciOps> {
+    _registration: Devres<vfio::Registration<VfioPciDevice<D>>>,
+    pm: pci::RuntimePm,
+}
+
+impl<D: VfioPciOps> VfioPciRegistration<D> {
+    /// Gives the function's runtime PM back as it was before probe (idle D3 off), as the PCI
+    /// core requires before its remove ends: call it from [`pci::Driver::unbind`].
+    pub fn unbind(&self) {
+        self.pm.release();
+    }
+}
+
+/// Probes `pdev` for a VFIO PCI driver whose device data is `D`, initialized by `data`, with
+/// C vfio-pci's steps: its checks ([`VfioPciCoreDevice::probe_checks`]), the function put in
+/// D0 and its runtime PM allowed, so that it goes to D3hot while no one has it open unless
+/// `params.disable_idle_d3`, then the VFIO device allocated and registered with its IOMMU
+/// group. The driver keeps the result as its PCI driver data.
 pub fn probe<D: VfioPciOps>(
     pdev: &pci::Device<device::Core<'_>>,
-    disable_denylist: bool,
+    params: CoreParams,
     data: impl PinInit<D, Error>,
-) -> Result<Devres<vfio::Registration<VfioPciDevice<D>>>> {
-    VfioPciCoreDevice::probe_checks(pdev, disable_denylist)?;
+) -> Result<VfioPciRegistration<D>> {
+    VfioPciCoreDevice::probe_checks(pdev, params.disable_denylist)?;
     let vdev = vfio::Device::<VfioPciDevice<D>>::new(pdev.as_ref(), data)?;
-    vfio::Registration::new_group(pdev.as_ref(), vdev)
+    // The PCI core leaves the power state of an unbound function unknown, and D0 is the only
+    // way out of that; D3hot then comes through runtime PM.
+    let _ = pdev.set_power_state(pci::PowerState::D0);
+    let pm = pdev.allow_runtime_pm(!params.disable_idle_d3);
+    Ok(VfioPciRegistration {
+        _registration: vfio::Registration::new_group(pdev.as_ref(), vdev)?,
+        pm,
+    })
 }
 
 /// The [`vfio::Driver`] of a VFIO PCI driver whose device data is `D`: every operation is

@@ -34,7 +34,8 @@ pub use ops::{
     probe,
     Registered,
     VfioPciDevice,
-    VfioPciOps, //
+    VfioPciOps,
+    VfioPciRegistration, //
 };
 
 /// VFIO region offsets: the region index in the bits above `VFIO_PCI_OFFSET_SHIFT`.

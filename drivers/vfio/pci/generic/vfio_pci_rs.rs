@@ -10,24 +10,19 @@
 
 use kernel::{
     device::Core,
-    devres::Devres,
     driver::Registration,
     pci,
     prelude::*,
-    vfio,
     InPlaceModule, //
 };
 use vfio_pci_core_rs::{
     CoreParams,
     VfioPciCoreDevice,
-    VfioPciDevice, //
+    VfioPciRegistration, //
 };
 
 /// The PCI driver: binds through `driver_override` only.
 struct VfioPciDriver;
-
-/// The VFIO side of a bound device: the core's behaviour, unchanged.
-type Device = VfioPciDevice<VfioPciCoreDevice>;
 
 kernel::pci_device_table!(
     PCI_TABLE,
@@ -37,7 +32,7 @@ kernel::pci_device_table!(
 
 impl pci::Driver for VfioPciDriver {
     type IdInfo = ();
-    type Data<'bound> = Devres<vfio::Registration<Device>>;
+    type Data<'bound> = VfioPciRegistration<VfioPciCoreDevice>;
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
     const DRIVER_MANAGED_DMA: bool = true;
 
@@ -45,16 +40,16 @@ impl pci::Driver for VfioPciDriver {
         pdev: &'bound pci::Device<Core<'_>>,
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        vfio_pci_core_rs::probe(
-            pdev,
-            module_parameters::disable_denylist.value(),
-            VfioPciCoreDevice::new(
-                pdev,
-                CoreParams {
-                    nointxmask: module_parameters::nointxmask.value(),
-                },
-            ),
-        )
+        let params = CoreParams {
+            disable_denylist: module_parameters::disable_denylist.value(),
+            disable_idle_d3: module_parameters::disable_idle_d3.value(),
+            nointxmask: module_parameters::nointxmask.value(),
+        };
+        vfio_pci_core_rs::probe(pdev, params, VfioPciCoreDevice::new(pdev, params))
+    }
+
+    fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        this.unbind();
     }
 }
 
@@ -84,6 +79,10 @@ module! {
         disable_denylist: bool {
             default: false,
             description: "Allow binding devices with errata that untrusted users may exploit",
+        },
+        disable_idle_d3: bool {
+            default: false,
+            description: "Disable using the PCI D3 low power state for idle, unused devices",
         },
         nointxmask: bool {
             default: false,
