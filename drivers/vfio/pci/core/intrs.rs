@@ -48,7 +48,11 @@ impl pci::IrqHandler for Intx {
     fn handle(&self, line: &pci::IrqLine) -> IrqReturn {
         let mut state = self.state.lock();
         if !self.pci_2_3 {
-            line.disable_nosync();
+            // A mask by ioctl may have disabled the line while this handler was on its way:
+            // disabling it twice would leave it disabled after the one unmask.
+            if !state.masked {
+                line.disable_nosync();
+            }
         } else if state.masked || !self.pdev.check_and_mask_intx() {
             // Not ours: the line is shared.
             return IrqReturn::None;
