@@ -93,9 +93,9 @@ pub(crate) fn with_memory_enabled<R>(
         pdev.user_write_config(command, 2, cmd | mem)?;
     }
     let r = f();
-    if cmd & mem == 0 {
-        pdev.user_write_config(command, 2, cmd)?;
-    }
+    // Always written back, as C does: `f` may have changed other bits (enabling MSI sets INTx
+    // disable).
+    pdev.user_write_config(command, 2, cmd)?;
     Ok(r)
 }
 
@@ -969,7 +969,7 @@ fn apply_effects(
     }
     if done.command && open.vconfig.intx_disabled() != open.virq_disabled {
         open.virq_disabled = open.vconfig.intx_disabled();
-        open.irqs.set_virq_disabled(open.virq_disabled);
+        open.irqs.set_virq_disabled(pdev, open.virq_disabled);
     }
     if let Some(state) = done.power_state {
         let state = pci::PowerState::from_pm_ctrl(state);

@@ -151,13 +151,14 @@ impl Irqs {
 
     /// Masks or unmasks INTx when userspace writes INTx disable in the virtual command
     /// register.
-    pub(crate) fn set_virq_disabled(&self, disabled: bool) {
-        if let Enabled::Intx(intx) = &self.enabled {
-            if disabled {
-                Intx::mask(intx);
-            } else {
-                Intx::unmask(intx, false);
-            }
+    /// Without INTx on, the function's own INTx disable bit follows the virtual one, where the
+    /// function has INTx masking, as in C.
+    pub(crate) fn set_virq_disabled(&self, pdev: &pci::Device<Bound>, disabled: bool) {
+        match &self.enabled {
+            Enabled::Intx(intx) if disabled => Intx::mask(intx),
+            Enabled::Intx(intx) => Intx::unmask(intx, false),
+            _ if self.pci_2_3 => pdev.intx(!disabled),
+            _ => {}
         }
     }
 
