@@ -149,6 +149,24 @@ static long sysfs_number(const char *bdf, const char *attr)
 	return val;
 }
 
+/* The first line of a sysfs attribute of the device, without its newline; "" if unreadable. */
+static int sysfs_string(const char *bdf, const char *attr, char *out, size_t len)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(out, len, f))
+		out[0] = '\0';
+	fclose(f);
+	out[strcspn(out, "\n")] = '\0';
+	return 0;
+}
+
 /* Opens the device through its group, with a type1v2 container. */
 static int open_group(const char *bdf)
 {
@@ -1960,27 +1978,13 @@ static int cmd_intx_exclusive(struct dev *d)
 /* With the device open: "<runtime PM status> <power state>" of the function, from sysfs. */
 static int cmd_power(struct dev *d)
 {
-	char path[128], status[32] = "", state[32] = "";
-	FILE *f;
+	char status[32], state[32];
+	int ret;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/power/runtime_status", d->bdf);
-	f = fopen(path, "r");
-	if (f) {
-		if (!fgets(status, sizeof(status), f))
-			status[0] = 0;
-		fclose(f);
-	}
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/power_state", d->bdf);
-	f = fopen(path, "r");
-	if (f) {
-		if (!fgets(state, sizeof(state), f))
-			state[0] = 0;
-		fclose(f);
-	}
-	status[strcspn(status, "\n")] = 0;
-	state[strcspn(state, "\n")] = 0;
+	ret = sysfs_string(d->bdf, "power/runtime_status", status, sizeof(status));
+	ret |= sysfs_string(d->bdf, "power_state", state, sizeof(state));
 	printf("%s %s\n", status, state);
-	return status[0] && state[0] ? 0 : 1;
+	return ret || !status[0] || !state[0] ? 1 : 0;
 }
 
 int main(int argc, char **argv)
