@@ -25,7 +25,8 @@ use crate::{
         c_int,
         c_long,
         c_uint,
-        c_ulong, //
+        c_ulong,
+        c_void, //
     },
     ioctl::_IO,
     prelude::*,
@@ -141,6 +142,63 @@ pub trait Driver: Sized + 'static {
     fn match_name(_dev: &Registered<Self>, _buf: &CStr) -> Result<bool> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
+
+    /// Checks the token that comes with an open of the device through its device file,
+    /// `match_token_uuid`: the one given to `VFIO_DEVICE_BIND_IOMMUFD` with
+    /// `VFIO_DEVICE_BIND_FLAG_TOKEN`, `None` without that flag. An error refuses the open.
+    ///
+    /// Without this operation, binding with a token fails with `EINVAL`.
+    fn match_token(_dev: &Registered<Self>, _token: Option<&Uuid>) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Handles `VFIO_DEVICE_FEATURE` for a feature the VFIO core does not handle itself (the
+    /// core handles migration and DMA logging): `flags` are userspace's (the feature in
+    /// `uapi::DEVICE_FEATURE_MASK`, and `GET`, `SET` or `PROBE`), and the feature's data is at
+    /// `arg`, `argsz` bytes. [`check_feature`] validates them.
+    ///
+    /// Without this operation, and for features a driver does not know, `ENOTTY`.
+    fn device_feature(
+        _dev: &Registered<Self>,
+        _flags: u32,
+        _arg: UserPtr,
+        _argsz: usize,
+    ) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A UUID, `uuid_t`: 16 bytes, in the order of their textual form.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Uuid(pub [u8; 16]);
+
+impl Uuid {
+    /// Returns a new random (version 4) UUID, `uuid_gen()`.
+    pub fn generate() -> Self {
+        let mut uuid = bindings::uuid_t::default();
+        // SAFETY: `uuid` is a valid `uuid_t` to write to.
+        unsafe { bindings::uuid_gen(&mut uuid) };
+        Self(uuid.b)
+    }
+}
+
+/// Checks the flags and data size of a `VFIO_DEVICE_FEATURE` for a feature that supports the
+/// operations `supported` (`uapi::DEVICE_FEATURE_GET` and/or `SET`) and whose data is `minsz`
+/// bytes, as C's `vfio_check_feature()`: `Ok(false)` for a `PROBE`, which is then answered,
+/// `Ok(true)` if the feature is to be got or set, `EINVAL` for an unsupported operation,
+/// neither `GET` nor `SET`, or too little data.
+pub fn check_feature(flags: u32, argsz: usize, supported: u32, minsz: usize) -> Result<bool> {
+    let get_set = uapi::DEVICE_FEATURE_GET | uapi::DEVICE_FEATURE_SET;
+    if flags & get_set & !supported != 0 {
+        return Err(EINVAL);
+    }
+    if flags & uapi::DEVICE_FEATURE_PROBE != 0 {
+        return Ok(false);
+    }
+    if flags & get_set == 0 || argsz < minsz {
+        return Err(EINVAL);
+    }
+    Ok(true)
 }
 
 /// A VFIO device: a `struct vfio_device` followed by the driver's data.
@@ -210,6 +268,16 @@ impl<T: Driver> Device<T> {
         },
         match_: if T::HAS_MATCH_NAME {
             Some(Self::match_callback)
+        } else {
+            None
+        },
+        match_token_uuid: if T::HAS_MATCH_TOKEN {
+            Some(Self::match_token_callback)
+        } else {
+            None
+        },
+        device_feature: if T::HAS_DEVICE_FEATURE {
+            Some(Self::device_feature_callback)
         } else {
             None
         },
@@ -423,6 +491,28 @@ impl<T: Driver> Device<T> {
             Ok(matches) => c_int::from(matches),
             Err(err) => err.to_errno(),
         }
+    }
+
+    extern "C" fn match_token_callback(
+        vdev: *mut bindings::vfio_device,
+        uuid: *const bindings::uuid_t,
+    ) -> c_int {
+        // SAFETY: The VFIO core calls this with a registered, live device.
+        let dev = unsafe { Registered::from_raw(vdev) };
+        // SAFETY: `uuid` is null or points to a valid `uuid_t` for the duration of the call.
+        let token = unsafe { uuid.as_ref() }.map(|u| Uuid(u.b));
+        from_result(|| T::match_token(dev, token.as_ref()).map(|()| 0))
+    }
+
+    extern "C" fn device_feature_callback(
+        vdev: *mut bindings::vfio_device,
+        flags: u32,
+        arg: *mut c_void,
+        argsz: usize,
+    ) -> c_int {
+        // SAFETY: The VFIO core calls this with an open, live device.
+        let dev = unsafe { Registered::from_raw(vdev) };
+        from_result(|| T::device_feature(dev, flags, UserPtr::from_ptr(arg), argsz).map(|()| 0))
     }
 }
 
@@ -772,6 +862,17 @@ pub mod uapi {
     pub const DEVICE_SET_IRQS: u32 = vfio_ioctl(10);
     /// `VFIO_DEVICE_RESET`.
     pub const DEVICE_RESET: u32 = vfio_ioctl(11);
+
+    /// The feature index of a `VFIO_DEVICE_FEATURE`'s flags.
+    pub const DEVICE_FEATURE_MASK: u32 = bindings::VFIO_DEVICE_FEATURE_MASK;
+    /// `VFIO_DEVICE_FEATURE_GET`: read the feature's data.
+    pub const DEVICE_FEATURE_GET: u32 = bindings::VFIO_DEVICE_FEATURE_GET;
+    /// `VFIO_DEVICE_FEATURE_SET`: write the feature's data.
+    pub const DEVICE_FEATURE_SET: u32 = bindings::VFIO_DEVICE_FEATURE_SET;
+    /// `VFIO_DEVICE_FEATURE_PROBE`: ask whether the feature and its operations are supported.
+    pub const DEVICE_FEATURE_PROBE: u32 = bindings::VFIO_DEVICE_FEATURE_PROBE;
+    /// `VFIO_DEVICE_FEATURE_PCI_VF_TOKEN`: set the VF token of an SR-IOV PF.
+    pub const DEVICE_FEATURE_PCI_VF_TOKEN: u32 = bindings::VFIO_DEVICE_FEATURE_PCI_VF_TOKEN;
 
     /// `VFIO_IRQ_SET_DATA_NONE`: no data, the action applies to the interrupts as such.
     pub const IRQ_SET_DATA_NONE: u32 = bindings::VFIO_IRQ_SET_DATA_NONE;

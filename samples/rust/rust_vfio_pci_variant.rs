@@ -96,6 +96,7 @@ kernel::pci_device_table!(
     )]
 );
 
+#[vtable]
 impl pci::Driver for SampleDriver {
     type IdInfo = ();
     type Data<'bound> = VfioPciRegistration<SampleDevice>;
@@ -113,8 +114,8 @@ impl pci::Driver for SampleDriver {
         vfio_pci_core_rs::probe(pdev, params, data)
     }
 
-    fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
-        this.unbind();
+    fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        this.unbind(pdev);
     }
 }
 

@@ -21,12 +21,15 @@ use kernel::{
         Mutex, //
     },
     uaccess::{
+        UserPtr,
+        UserSlice,
         UserSliceReader,
         UserSliceWriter, //
     },
     vfio::{
         self,
-        uapi, //
+        uapi,
+        Uuid, //
     }, //
 };
 
@@ -46,7 +49,11 @@ use crate::{
         DevRegionInfo, //
     },
     region_offset,
-    split_offset, //
+    split_offset,
+    sriov::{
+        self,
+        Sriov, //
+    }, //
 };
 
 /// Functions with errata that may be exploited by whoever drives them: Intel QuickAssist
@@ -193,6 +200,11 @@ pub struct VfioPciCoreDevice {
     /// log2 of the number of MSI vectors userspace last enabled, kept from one open to the
     /// next as C vfio-pci keeps `msi_qmax`.
     msi_qmax: Atomic<u32>,
+    /// The function's part in SR-IOV: the VF token of a PF, or of a VF's PF.
+    sriov: Sriov,
+    /// VFs are enabled on the function (a PF): it stays in D0, whatever userspace writes to its
+    /// PM capability.
+    sriov_active: Atomic<bool>,
 }
 
 /// Returns the bound PCI function of a VFIO operation.
@@ -208,10 +220,12 @@ impl VfioPciCoreDevice {
     ) -> impl PinInit<Self, Error> {
         let pdev: ARef<pci::Device> = pdev.into();
         try_pin_init!(Self {
-            pdev,
             params,
             open <- kernel::new_mutex!(None),
             msi_qmax: Atomic::new(0),
+            sriov: Sriov::new(&pdev)?,
+            sriov_active: Atomic::new(false),
+            pdev,
         })
     }
 
@@ -271,6 +285,11 @@ impl VfioPciCoreDevice {
             .push(DevRegionEntry { info, ops }, GFP_KERNEL)?;
         // CAST: bounded by `MAX_DEV_REGIONS`.
         Ok(uapi::PCI_NUM_REGIONS + open.regions.len() as u32 - 1)
+    }
+
+    /// Whether the function is an SR-IOV PF.
+    pub fn is_pf(&self) -> bool {
+        self.sriov.is_pf()
     }
 
     /// Returns the PCI function.
@@ -339,6 +358,7 @@ impl VfioPciCoreDevice {
             irqs: Irqs::new(pci_2_3),
             virq_disabled: false,
         });
+        self.sriov.vf_user(true);
         Ok(())
     }
 
@@ -351,6 +371,7 @@ impl VfioPciCoreDevice {
         let Some(open) = self.open.lock().take() else {
             return;
         };
+        self.sriov.vf_user(false);
         // Nothing can be done about failures here: the device is being given back.
         let _ = pdev.set_power_state(pci::PowerState::D0);
         pdev.clear_master();
@@ -474,6 +495,67 @@ impl VfioPciCoreDevice {
                 "No device request channel registered, blocked until released by user\n"
             );
         }
+    }
+
+    /// Checks the VF token given to open the device (`None` if none was), with C vfio-pci's
+    /// rules: a VF whose PF is bound to a VFIO PCI driver needs the PF's token, a PF whose VFs
+    /// are open needs its current token (otherwise a token given becomes the PF's token), and
+    /// any other function takes none (`EACCES` for a missing or wrong token, `EINVAL` for one
+    /// that is not needed).
+    pub fn match_token(&self, token: Option<&Uuid>) -> Result {
+        self.sriov.match_token(token)
+    }
+
+    /// Decides whether `buf`, the name given to `VFIO_GROUP_GET_DEVICE_FD`, selects the device,
+    /// as C vfio-pci does: the function's name, optionally followed by
+    /// `" vf_token=<UUID>"`, which [`VfioPciCoreDevice::match_token`] checks.
+    pub fn match_name(&self, buf: &CStr) -> Result<bool> {
+        let name: &device::Device = self.pdev.as_ref();
+        match sriov::parse_match(name.name().to_bytes(), buf.to_bytes())? {
+            None => Ok(false),
+            Some(token) => self.match_token(token.as_ref()).map(|()| true),
+        }
+    }
+
+    /// Handles the `VFIO_DEVICE_FEATURE`s the core implements: setting the VF token of a PF,
+    /// `VFIO_DEVICE_FEATURE_PCI_VF_TOKEN` (it cannot be read back: it would give away the
+    /// previous user's token). `ENOTTY` for other features and functions.
+    pub fn device_feature(&self, flags: u32, arg: UserPtr, argsz: usize) -> Result {
+        match flags & uapi::DEVICE_FEATURE_MASK {
+            uapi::DEVICE_FEATURE_PCI_VF_TOKEN if self.sriov.is_pf() => {
+                let mut uuid = Uuid::default();
+                if !vfio::check_feature(flags, argsz, uapi::DEVICE_FEATURE_SET, uuid.0.len())? {
+                    return Ok(());
+                }
+                UserSlice::new(arg, uuid.0.len())
+                    .reader()
+                    .read_slice(&mut uuid.0)?;
+                self.sriov.set_token(&uuid)
+            }
+            _ => Err(ENOTTY),
+        }
+    }
+
+    /// Enables `nr_virtfn` SR-IOV VFs on the function, a PF, or disables them for 0, as a
+    /// write to its `sriov_numvfs` attribute asks; returns how many are enabled. As C
+    /// vfio-pci, the PF is kept in D0 while it has VFs, and their devices get the PF's
+    /// driver through `driver_override`. Enabling twice without disabling in between is
+    /// `EINVAL`.
+    pub fn sriov_configure(
+        &self,
+        pdev: &pci::Device<device::Core<'_>>,
+        nr_virtfn: u16,
+    ) -> Result<u16> {
+        let ret = self.sriov.configure(pdev, nr_virtfn, || {
+            // Against a concurrent power state write from userspace, which holds the lock.
+            let _open = self.open.lock();
+            let _ = pdev.set_power_state(pci::PowerState::D0);
+            self.sriov_active.store(true, Relaxed);
+        });
+        if !matches!(ret, Ok(n) if n > 0) {
+            self.sriov_active.store(false, Relaxed);
+        }
+        ret
     }
 
     /// Handles `VFIO_DEVICE_GET_INFO` for the user structure at `arg`.
@@ -784,7 +866,13 @@ impl VfioPciCoreDevice {
                 access.bounced(count, |done, buf| {
                     let mut guard = self.open.lock();
                     let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
-                    let effects = config_rw(dev, open, pdev, pos + done, buf, write)?;
+                    let mut effects = config_rw(dev, open, pdev, pos + done, buf, write)?;
+                    // As C: a PF with VFs enabled stays in D0.
+                    if self.sriov_active.load(Relaxed) {
+                        effects.power_state = effects
+                            .power_state
+                            .filter(|&s| pci::PowerState::from_pm_ctrl(s) == pci::PowerState::D0);
+                    }
                     apply_effects(dev, pdev, open, effects);
                     Ok(())
                 })

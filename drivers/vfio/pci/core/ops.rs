@@ -10,14 +10,20 @@ use kernel::{
     devres::Devres,
     pci,
     prelude::*,
+    sync::aref::ARef,
     uaccess::{
+        UserPtr,
         UserSliceReader,
         UserSliceWriter, //
     },
-    vfio, //
+    vfio::{
+        self,
+        Uuid, //
+    }, //
 };
 
 use crate::{
+    sriov::VfCapture,
     CoreParams,
     VfioPciCoreDevice, //
 };
@@ -90,6 +96,21 @@ pub trait VfioPciOps: Sized + Send + Sync + 'static {
     fn mmap_fault(dev: &Registered<Self>, fault: &vfio::MmapFault) -> vfio::VmFault {
         dev.core().mmap_fault(dev, fault)
     }
+
+    /// Whether `buf`, the name given to `VFIO_GROUP_GET_DEVICE_FD`, selects the device.
+    fn match_name(dev: &Registered<Self>, buf: &CStr) -> Result<bool> {
+        dev.core().match_name(buf)
+    }
+
+    /// Checks the VF token that comes with an open through the device file.
+    fn match_token(dev: &Registered<Self>, token: Option<&Uuid>) -> Result {
+        dev.core().match_token(token)
+    }
+
+    /// A `VFIO_DEVICE_FEATURE` that the VFIO core does not handle itself.
+    fn device_feature(dev: &Registered<Self>, flags: u32, arg: UserPtr, argsz: usize) -> Result {
+        dev.core().device_feature(flags, arg, argsz)
+    }
 }
 
 impl VfioPciOps for VfioPciCoreDevice {
@@ -106,14 +127,31 @@ impl VfioPciOps for VfioPciCoreDevice {
 /// for userspace to close it).
 pub struct VfioPciRegistration<D: VfioPciOps> {
     _registration: Devres<vfio::Registration<VfioPciDevice<D>>>,
+    dev: ARef<vfio::Device<VfioPciDevice<D>>>,
     pm: pci::RuntimePm,
+    /// For a PF: binds its VFs to the same driver, as they appear.
+    _vf_capture: Option<Pin<KBox<pci::BusNotifier<VfCapture>>>>,
 }
 
 impl<D: VfioPciOps> VfioPciRegistration<D> {
-    /// Gives the function's runtime PM back as it was before probe (idle D3 off), as the PCI
-    /// core requires before its remove ends: call it from [`pci::Driver::unbind`].
-    pub fn unbind(&self) {
+    /// Takes down what the PCI core requires gone before its remove ends: the function's VFs
+    /// (their devices are unregistered, which waits for their users), and its runtime PM, back
+    /// as it was before probe (idle D3 off). Call it from [`pci::Driver::unbind`].
+    pub fn unbind(&self, pdev: &pci::Device<device::Core<'_>>) {
+        if self.dev.core().sriov_configure(pdev, 0).is_err() {
+            dev_warn!(pdev, "couldn't disable SR-IOV\n");
+        }
         self.pm.release();
+    }
+
+    /// Enables or disables SR-IOV VFs on the function, for [`pci::Driver::sriov_configure`]:
+    /// see [`VfioPciCoreDevice::sriov_configure`].
+    pub fn sriov_configure(
+        &self,
+        pdev: &pci::Device<device::Core<'_>>,
+        nr_virtfn: u16,
+    ) -> Result<u16> {
+        self.dev.core().sriov_configure(pdev, nr_virtfn)
     }
 }
 
@@ -121,7 +159,9 @@ impl<D: VfioPciOps> VfioPciRegistration<D> {
 /// C vfio-pci's steps: its checks ([`VfioPciCoreDevice::probe_checks`]), the function put in
 /// D0 and its runtime PM allowed, so that it goes to D3hot while no one has it open unless
 /// `params.disable_idle_d3`, then the VFIO device allocated and registered with its IOMMU
-/// group. The driver keeps the result as its PCI driver data.
+/// group. A PF gets a bus notifier that gives the VFs it will have the driver of `D`
+/// (`D::NAME`) through `driver_override`, as C vfio-pci does. The driver keeps the result as
+/// its PCI driver data.
 pub fn probe<D: VfioPciOps>(
     pdev: &pci::Device<device::Core<'_>>,
     params: CoreParams,
@@ -132,10 +172,20 @@ pub fn probe<D: VfioPciOps>(
     // The PCI core leaves the power state of an unbound function unknown, and D0 is the only
     // way out of that; D3hot then comes through runtime PM.
     let _ = pdev.set_power_state(pci::PowerState::D0);
+    let vf_capture = if vdev.core().is_pf() {
+        Some(KBox::pin_init(
+            pci::BusNotifier::new(VfCapture::new(pdev, D::NAME)),
+            GFP_KERNEL,
+        )?)
+    } else {
+        None
+    };
     let pm = pdev.allow_runtime_pm(!params.disable_idle_d3);
     Ok(VfioPciRegistration {
-        _registration: vfio::Registration::new_group(pdev.as_ref(), vdev)?,
+        _registration: vfio::Registration::new_group(pdev.as_ref(), vdev.clone())?,
+        dev: vdev,
         pm,
+        _vf_capture: vf_capture,
     })
 }
 
@@ -186,5 +236,17 @@ impl<D: VfioPciOps> vfio::Driver for VfioPciDevice<D> {
 
     fn mmap_fault(dev: &Registered<D>, fault: &vfio::MmapFault) -> vfio::VmFault {
         D::mmap_fault(dev, fault)
+    }
+
+    fn match_name(dev: &Registered<D>, buf: &CStr) -> Result<bool> {
+        D::match_name(dev, buf)
+    }
+
+    fn match_token(dev: &Registered<D>, token: Option<&Uuid>) -> Result {
+        D::match_token(dev, token)
+    }
+
+    fn device_feature(dev: &Registered<D>, flags: u32, arg: UserPtr, argsz: usize) -> Result {
+        D::device_feature(dev, flags, arg, argsz)
     }
 }

@@ -10,8 +10,8 @@
 //! the core's behaviour as defaults, and [`VfioPciDevice`] turns them into a
 //! [`kernel::vfio::Driver`]. Implemented: device, region and IRQ info, open and close (enable,
 //! reset, state save and restore), config-space emulation, BAR and ROM access through the
-//! region, BAR mmap, `VFIO_DEVICE_RESET`, device-specific regions, INTx and the ERR and REQ
-//! eventfds. MSI and MSI-X, hot reset and SR-IOV follow.
+//! region, BAR mmap, `VFIO_DEVICE_RESET`, device-specific regions, INTx, MSI and MSI-X, the
+//! ERR and REQ eventfds, idle D3, and SR-IOV with the VF token. Hot reset follows.
 
 use kernel::prelude::*;
 
@@ -20,6 +20,7 @@ mod device;
 mod intrs;
 mod ops;
 mod region;
+mod sriov;
 
 pub use device::{
     CoreParams,
@@ -90,6 +91,8 @@ pub struct VfioPciCoreModule;
 
 impl kernel::Module for VfioPciCoreModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        // SAFETY: Called once, at module init, before any driver can use the core.
+        unsafe { sriov::init() };
         Ok(Self)
     }
 }

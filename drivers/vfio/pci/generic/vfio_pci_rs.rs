@@ -30,6 +30,7 @@ kernel::pci_device_table!(
     [(pci::DeviceId::any().vfio_driver_override(), ())]
 );
 
+#[vtable]
 impl pci::Driver for VfioPciDriver {
     type IdInfo = ();
     type Data<'bound> = VfioPciRegistration<VfioPciCoreDevice>;
@@ -48,8 +49,20 @@ impl pci::Driver for VfioPciDriver {
         vfio_pci_core_rs::probe(pdev, params, VfioPciCoreDevice::new(pdev, params))
     }
 
-    fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
-        this.unbind();
+    fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        this.unbind(pdev);
+    }
+
+    fn sriov_configure<'bound>(
+        pdev: &'bound pci::Device<Core<'_>>,
+        this: Pin<&Self::Data<'bound>>,
+        nr_virtfn: u16,
+    ) -> Result<u16> {
+        // As C vfio-pci: VFs only if the administrator allowed them.
+        if !module_parameters::enable_sriov.value() {
+            return Err(ENOENT);
+        }
+        this.sriov_configure(pdev, nr_virtfn)
     }
 }
 
@@ -79,6 +92,12 @@ module! {
         disable_denylist: bool {
             default: false,
             description: "Allow binding devices with errata that untrusted users may exploit",
+        },
+        enable_sriov: bool {
+            default: false,
+            description: "Enable support for SR-IOV configuration. Enabling SR-IOV on a PF \
+                          typically requires support of the userspace PF driver, enabling VFs \
+                          without such support may result in non-functional VFs or PF.",
         },
         disable_idle_d3: bool {
             default: false,
