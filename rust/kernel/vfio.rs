@@ -350,6 +350,36 @@ impl<T: Driver> Device<T> {
         self.vdev.get()
     }
 
+    /// Whether the device is open through its device file (`/dev/vfio/devices/vfioX`, bound to
+    /// an iommufd) rather than through its group.
+    pub fn cdev_opened(&self) -> bool {
+        // SAFETY: `self.as_raw()` is a valid `struct vfio_device`; the raw accessor reads the
+        // bit without creating a reference to the structure.
+        unsafe { bindings::vfio_device::cdev_opened_raw(self.as_raw()) != 0 }
+    }
+
+    /// Returns the ID of the device in the iommufd its device file is bound to
+    /// (`vfio_iommufd_get_dev_id()`), `None` if it is not bound to one.
+    #[cfg(CONFIG_IOMMUFD)]
+    pub fn iommufd_dev_id(&self) -> Option<u32> {
+        // SAFETY: `self.as_raw()` is a valid `struct vfio_device`.
+        let id = unsafe {
+            let ictx = bindings::vfio_iommufd_device_ictx(self.as_raw());
+            if ictx.is_null() {
+                return None;
+            }
+            bindings::vfio_iommufd_get_dev_id(self.as_raw(), ictx)
+        };
+        u32::try_from(id).ok().filter(|&id| id > 0)
+    }
+
+    /// Returns the ID of the device in the iommufd its device file is bound to: `None`
+    /// without iommufd support.
+    #[cfg(not(CONFIG_IOMMUFD))]
+    pub fn iommufd_dev_id(&self) -> Option<u32> {
+        None
+    }
+
     /// Invalidates every userspace mapping of the device file, as `unmap_mapping_range()` on
     /// the device's address space: the next access faults, and the fault handler decides again.
     pub fn zap_mappings(&self) {
@@ -863,6 +893,21 @@ pub mod uapi {
     /// `VFIO_DEVICE_RESET`.
     pub const DEVICE_RESET: u32 = vfio_ioctl(11);
 
+    /// `VFIO_DEVICE_GET_PCI_HOT_RESET_INFO`.
+    pub const DEVICE_GET_PCI_HOT_RESET_INFO: u32 = vfio_ioctl(12);
+    /// `VFIO_DEVICE_PCI_HOT_RESET`.
+    pub const DEVICE_PCI_HOT_RESET: u32 = vfio_ioctl(13);
+    /// `VFIO_PCI_HOT_RESET_FLAG_DEV_ID`: the hot reset info reports iommufd device IDs.
+    pub const PCI_HOT_RESET_FLAG_DEV_ID: u32 = bindings::VFIO_PCI_HOT_RESET_FLAG_DEV_ID;
+    /// `VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED`: the caller owns every function a hot reset
+    /// resets.
+    pub const PCI_HOT_RESET_FLAG_DEV_ID_OWNED: u32 = bindings::VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
+    /// `VFIO_PCI_DEVID_OWNED`: a function bound to VFIO that the caller owns but has not
+    /// opened.
+    pub const PCI_DEVID_OWNED: u32 = 0;
+    /// `VFIO_PCI_DEVID_NOT_OWNED`: a function the caller does not own.
+    pub const PCI_DEVID_NOT_OWNED: u32 = u32::MAX;
+
     /// The feature index of a `VFIO_DEVICE_FEATURE`'s flags.
     pub const DEVICE_FEATURE_MASK: u32 = bindings::VFIO_DEVICE_FEATURE_MASK;
     /// `VFIO_DEVICE_FEATURE_GET`: read the feature's data.
@@ -951,6 +996,136 @@ pub mod uapi {
     pub const PCI_NUM_REGIONS: u32 = bindings::VFIO_PCI_NUM_REGIONS;
     /// Number of vfio-pci interrupt indexes (INTx, MSI, MSI-X, ERR, REQ).
     pub const PCI_NUM_IRQS: u32 = bindings::VFIO_PCI_NUM_IRQS;
+}
+
+/// A function that a PCI hot reset of a device resets too, as
+/// `VFIO_DEVICE_GET_PCI_HOT_RESET_INFO` reports it, `struct vfio_pci_dependent_device`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DependentDevice {
+    /// The function's IOMMU group ID for a device opened through its group; with
+    /// `uapi::PCI_HOT_RESET_FLAG_DEV_ID`, its iommufd device ID, or `uapi::PCI_DEVID_OWNED`,
+    /// or `uapi::PCI_DEVID_NOT_OWNED`.
+    pub id: u32,
+    /// The PCI segment.
+    pub segment: u16,
+    /// The bus number.
+    pub bus: u8,
+    /// The device and function numbers.
+    pub devfn: u8,
+}
+
+// SAFETY: A `#[repr(C)]` structure of integers of 4, 2, 1 and 1 bytes: no padding.
+unsafe impl AsBytes for DependentDevice {}
+
+/// The header of `struct vfio_pci_hot_reset_info` and of `struct vfio_pci_hot_reset`, which
+/// are followed by their arrays.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct HotResetHeader {
+    argsz: u32,
+    flags: u32,
+    count: u32,
+}
+
+// SAFETY: A `#[repr(C)]` structure of `u32`s: no padding, and any bytes are a valid value.
+unsafe impl FromBytes for HotResetHeader {}
+// SAFETY: See `FromBytes` above.
+unsafe impl AsBytes for HotResetHeader {}
+
+/// Answers `VFIO_DEVICE_GET_PCI_HOT_RESET_INFO` at the user address `arg`, as C vfio-pci does:
+/// `EINVAL` if `argsz` is below the header; `devices` then gives the flags and the functions
+/// the hot reset would reset, or an error; if they do not fit in `argsz`, only the header is
+/// written, with their number and no flags, and the answer is `ENOSPC`.
+pub fn hot_reset_info(
+    arg: usize,
+    devices: impl FnOnce() -> Result<(u32, KVec<DependentDevice>)>,
+) -> Result<isize> {
+    let minsz = mem::size_of::<HotResetHeader>();
+    let mut hdr: HotResetHeader = read_argsz(arg, minsz)?;
+    let (flags, devices) = devices()?;
+    let len = devices.len() * mem::size_of::<DependentDevice>();
+    hdr.count = u32::try_from(devices.len()).map_err(|_| EINVAL)?;
+    // CAST: `argsz` is a `u32`, which fits in `usize`.
+    if (hdr.argsz as usize) < minsz + len {
+        hdr.flags = 0;
+        write_back(arg, &hdr, minsz)?;
+        return Err(ENOSPC);
+    }
+    let mut out = UserSlice::new(UserPtr::from_addr(arg + minsz), len).writer();
+    for dev in devices.iter() {
+        out.write(dev)?;
+    }
+    hdr.flags = flags;
+    write_back(arg, &hdr, minsz)?;
+    Ok(0)
+}
+
+/// A `VFIO_DEVICE_PCI_HOT_RESET` request, `struct vfio_pci_hot_reset`: the header, and the
+/// group files that prove the caller owns the functions a hot reset resets.
+pub struct HotResetRequest {
+    arg: usize,
+    count: u32,
+}
+
+impl HotResetRequest {
+    /// Reads the header at the user address `arg`: `EINVAL` if `argsz` is below it or flags
+    /// are set.
+    pub fn from_user(arg: usize) -> Result<Self> {
+        let hdr: HotResetHeader = read_argsz(arg, mem::size_of::<HotResetHeader>())?;
+        if hdr.flags != 0 {
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            arg,
+            count: hdr.count,
+        })
+    }
+
+    /// The number of group file descriptors; none for a device opened through its device
+    /// file.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Takes a reference to each group file the request names, for the duration of the reset:
+    /// `EBADF` for a descriptor that is not open, `EINVAL` for a file that is not a VFIO
+    /// group.
+    pub fn group_files(&self) -> Result<KVec<GroupFile>> {
+        let count = self.count as usize;
+        let mut fds = KVec::<i32>::with_capacity(count, GFP_KERNEL)?;
+        let mut reader = UserSlice::new(
+            UserPtr::from_addr(self.arg + mem::size_of::<HotResetHeader>()),
+            count * mem::size_of::<i32>(),
+        )
+        .reader();
+        for _ in 0..count {
+            fds.push(reader.read::<i32>()?, GFP_KERNEL)?;
+        }
+        let mut files = KVec::with_capacity(count, GFP_KERNEL)?;
+        for fd in fds {
+            let fd = u32::try_from(fd).map_err(|_| EBADF)?;
+            let file = crate::fs::LocalFile::fget(fd)?;
+            // SAFETY: `file` is a valid file, referenced for the call.
+            if !unsafe { bindings::vfio_file_is_group(file.as_ptr()) } {
+                return Err(EINVAL);
+            }
+            files.push(GroupFile(file), GFP_KERNEL)?;
+        }
+        Ok(files)
+    }
+}
+
+/// A VFIO group file (`/dev/vfio/N`) that userspace passed in, referenced.
+pub struct GroupFile(ARef<crate::fs::LocalFile>);
+
+impl GroupFile {
+    /// Whether `dev` is in the group of this file, `vfio_file_has_dev()`.
+    pub fn has_device<T: Driver>(&self, dev: &Device<T>) -> bool {
+        // SAFETY: The file is a VFIO group file, referenced; `dev.as_raw()` is a valid
+        // `struct vfio_device`.
+        unsafe { bindings::vfio_file_has_dev(self.0.as_ptr(), dev.as_raw()) }
+    }
 }
 
 /// The answer to `VFIO_DEVICE_GET_INFO`.

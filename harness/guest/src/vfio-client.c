@@ -6,6 +6,8 @@
  *   vfio-client regions <bdf> group|cdev  the device-specific regions: info, contents, writes
  *   vfio-client generic <bdf> group|cdev  TAP-style region and config-space checks, any device
  *   vfio-client edu     <bdf> group|cdev  the generic checks, then QEMU's edu device (1234:11e8)
+ *   vfio-client hot-reset <bdf> group|cdev  VFIO_DEVICE_GET_PCI_HOT_RESET_INFO and
+ *                       VFIO_DEVICE_PCI_HOT_RESET, good and bad requests: "key=value" lines
  *
  * "group" opens the device through its IOMMU group and a type1 container, "cdev" through
  * /dev/vfio/devices/vfioX bound to an iommufd IOAS.
@@ -67,6 +69,8 @@
 
 static int failures;
 static long page_size;
+/* The group file of a device opened through its group, -1 otherwise. */
+static int group_fd = -1;
 
 static void result(bool ok, const char *name, const char *fmt, ...)
 {
@@ -193,6 +197,7 @@ static int open_group(const char *bdf)
 		errno = EBUSY;
 		die("group viable");
 	}
+	group_fd = gfd;
 	if (ioctl(gfd, VFIO_GROUP_SET_CONTAINER, &container))
 		die("VFIO_GROUP_SET_CONTAINER");
 	if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
@@ -1987,13 +1992,98 @@ static int cmd_power(struct dev *d)
 	return ret || !status[0] || !state[0] ? 1 : 0;
 }
 
+/* VFIO_DEVICE_PCI_HOT_RESET with these flags, argsz and group fds: 0 or -errno. */
+static int hot_reset(struct dev *d, __u32 flags, __u32 argsz, const int *fds, __u32 count)
+{
+	size_t len = sizeof(struct vfio_pci_hot_reset) + count * sizeof(__s32);
+	struct vfio_pci_hot_reset *req = calloc(1, len);
+	int ret;
+
+	if (!req)
+		die("calloc");
+	req->argsz = argsz ? argsz : len;
+	req->flags = flags;
+	req->count = count;
+	if (count)
+		memcpy(req->group_fds, fds, count * sizeof(__s32));
+	ret = ioctl(d->fd, VFIO_DEVICE_PCI_HOT_RESET, req) ? -errno : 0;
+	free(req);
+	return ret;
+}
+
+/*
+ * The hot reset uAPI on the device, "key=value" lines to compare between drivers: the info
+ * with too small a buffer, then in full (the functions a reset resets: segment:bus:slot.fn and
+ * the group ID or iommufd device ID), then resets: malformed ones, ones without proof of
+ * ownership (through the group: no fd, a bad fd, a file that is not a group, too many fds;
+ * through the cdev: group fds), and a proper one. After it, config and BAR 0 still answer.
+ */
+static int cmd_hot_reset(struct dev *d)
+{
+	struct vfio_pci_hot_reset_info hdr = { .argsz = sizeof(hdr) };
+	struct vfio_pci_hot_reset_info *info;
+	int ret, null_fd, bad_fd = -1, *fds;
+	__u32 i, n, val = 0, count;
+	size_t len;
+
+	ret = ioctl(d->fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hdr) ? -errno : 0;
+	printf("info.small=%s count=%u flags=%#x\n", errname(ret), hdr.count, hdr.flags);
+	hdr.argsz = offsetof(struct vfio_pci_hot_reset_info, count);
+	ret = ioctl(d->fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hdr) ? -errno : 0;
+	printf("info.argsz=%s\n", errname(ret));
+	count = hdr.count;
+	len = sizeof(*info) + (count + 1) * sizeof(info->devices[0]);
+	info = calloc(1, len);
+	if (!info)
+		die("calloc");
+	info->argsz = len;
+	ret = ioctl(d->fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info) ? -errno : 0;
+	n = ret ? 0 : info->count;
+	printf("info=%s count=%u flags=%#x\n", errname(ret), info->count, ret ? 0 : info->flags);
+	for (i = 0; i < n; i++) {
+		struct vfio_pci_dependent_device *dd = &info->devices[i];
+
+		printf("info.device.%u=%04x:%02x:%02x.%x id=%d\n", i, dd->segment, dd->bus,
+		       dd->devfn >> 3, dd->devfn & 7, (int)dd->group_id);
+	}
+	free(info);
+
+	printf("reset.flags=%s\n", errname(hot_reset(d, 1, 0, NULL, 0)));
+	printf("reset.argsz=%s\n", errname(hot_reset(d, 0, 8, NULL, 0)));
+	null_fd = open("/dev/null", O_RDWR);
+	if (group_fd >= 0) {
+		printf("reset.nofds=%s\n", errname(hot_reset(d, 0, 0, NULL, 0)));
+		printf("reset.badfd=%s\n", errname(hot_reset(d, 0, 0, &bad_fd, 1)));
+		printf("reset.notgroup=%s\n", errname(hot_reset(d, 0, 0, &null_fd, 1)));
+		fds = calloc(count + 1, sizeof(*fds));
+		if (!fds)
+			die("calloc");
+		for (i = 0; i <= count; i++)
+			fds[i] = group_fd;
+		printf("reset.toomany=%s\n", errname(hot_reset(d, 0, 0, fds, count + 1)));
+		free(fds);
+		printf("reset=%s\n", errname(hot_reset(d, 0, 0, &group_fd, 1)));
+	} else {
+		printf("reset.fds=%s\n", errname(hot_reset(d, 0, 0, &null_fd, 1)));
+		printf("reset=%s\n", errname(hot_reset(d, 0, 0, NULL, 0)));
+	}
+	close(null_fd);
+	ret = cfg_read(d, PCI_VENDOR_ID, 2, &val);
+	printf("after.vendor=%s %#06x\n", got(ret), val);
+	val = 0;
+	ret = region_rw(d, false, VFIO_PCI_BAR0_REGION_INDEX, 0, &val, 4);
+	printf("after.bar0=%s\n", got(ret));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct dev *d;
 
 	if (argc != 4) {
 		fprintf(stderr,
-			"usage: %s info|regions|generic|edu|intx-exclusive|power <bdf> group|cdev\n",
+			"usage: %s info|regions|generic|edu|intx-exclusive|power|hot-reset <bdf> "
+			"group|cdev\n",
 			argv[0]);
 		return 2;
 	}
@@ -2004,7 +2094,7 @@ int main(int argc, char **argv)
 		die("calloc");
 	if (strcmp(argv[1], "info") && strcmp(argv[1], "regions") && strcmp(argv[1], "generic") &&
 	    strcmp(argv[1], "edu") && strcmp(argv[1], "intx-exclusive") &&
-	    strcmp(argv[1], "power")) {
+	    strcmp(argv[1], "power") && strcmp(argv[1], "hot-reset")) {
 		fprintf(stderr, "unknown command %s\n", argv[1]);
 		return 2;
 	}
@@ -2017,6 +2107,8 @@ int main(int argc, char **argv)
 		return cmd_intx_exclusive(d);
 	if (!strcmp(argv[1], "power"))
 		return cmd_power(d);
+	if (!strcmp(argv[1], "hot-reset"))
+		return cmd_hot_reset(d);
 	check_generic(d);
 	if (!strcmp(argv[1], "edu"))
 		check_edu(d);

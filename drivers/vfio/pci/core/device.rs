@@ -207,6 +207,11 @@ pub struct VfioPciCoreDevice {
     sriov_active: Atomic<bool>,
 }
 
+/// Whether `f` is the function `pdev`.
+fn same_function(f: &pci::Device, pdev: &pci::Device<Bound>) -> bool {
+    f.domain_nr() == pdev.domain_nr() && f.dev_id() == pdev.dev_id()
+}
+
 /// Returns the bound PCI function of a VFIO operation.
 fn bound(parent: &device::Device<Bound>) -> Result<&pci::Device<Bound>> {
     parent.try_into()
@@ -590,6 +595,99 @@ impl VfioPciCoreDevice {
         Ok(0)
     }
 
+    /// Handles `VFIO_DEVICE_GET_PCI_HOT_RESET_INFO`: lists the functions a hot reset of the
+    /// device's slot or bus resets, with their IOMMU group for a device opened through its
+    /// group, or, for one opened through its device file, their iommufd device ID, as C
+    /// vfio-pci does (`ENODEV` if neither the slot nor the bus can be reset, `EPERM` for a
+    /// function without an IOMMU group). The device is alone in its VFIO device set: every
+    /// other function is reported as not owned.
+    pub fn ioctl_hot_reset_info(
+        &self,
+        dev: &vfio::Registered<impl vfio::Driver>,
+        arg: usize,
+    ) -> Result<isize> {
+        let pdev = bound(dev.parent())?;
+        vfio::hot_reset_info(arg, || {
+            let scope = pdev.hot_reset_scope().ok_or(ENODEV)?;
+            let cdev = dev.cdev_opened();
+            let mut flags = if cdev {
+                uapi::PCI_HOT_RESET_FLAG_DEV_ID | uapi::PCI_HOT_RESET_FLAG_DEV_ID_OWNED
+            } else {
+                0
+            };
+            let mut devices = KVec::new();
+            pdev.for_each_hot_reset_dependent(scope, |f| {
+                let id = if !cdev {
+                    f.iommu_group_id().ok_or(EPERM)?
+                } else if same_function(f, pdev) {
+                    dev.iommufd_dev_id().unwrap_or(uapi::PCI_DEVID_OWNED)
+                } else {
+                    flags &= !uapi::PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
+                    uapi::PCI_DEVID_NOT_OWNED
+                };
+                let entry = vfio::DependentDevice {
+                    id,
+                    segment: f.domain_nr(),
+                    bus: f.bus_nr(),
+                    devfn: f.devfn(),
+                };
+                devices.push(entry, GFP_KERNEL)?;
+                Ok(())
+            })?;
+            Ok((flags, devices))
+        })
+    }
+
+    /// Handles `VFIO_DEVICE_PCI_HOT_RESET`: resets the device's slot or bus, as C vfio-pci
+    /// does, if the caller owns every function that resets. Group file descriptors prove that
+    /// for a device opened through its group (and none may be given for a device opened
+    /// through its device file: `EINVAL`); the device is alone in its VFIO device set, so a
+    /// reset that would reset other functions is `EINVAL`. Userspace mappings are invalidated
+    /// first and fault again afterwards.
+    pub fn ioctl_hot_reset(
+        &self,
+        dev: &vfio::Registered<impl vfio::Driver>,
+        arg: usize,
+    ) -> Result<isize> {
+        let pdev = bound(dev.parent())?;
+        let req = vfio::HotResetRequest::from_user(arg)?;
+        if (req.count() != 0) == dev.cdev_opened() {
+            return Err(EINVAL);
+        }
+        let scope = pdev.hot_reset_scope().ok_or(ENODEV)?;
+        let mut affected = 0u32;
+        let mut others = false;
+        pdev.for_each_hot_reset_dependent(scope, |f| {
+            affected += 1;
+            others |= !same_function(f, pdev);
+            Ok(())
+        })?;
+        // Held across the reset, as C holds them.
+        let groups = if req.count() != 0 {
+            // One group per function at most.
+            if req.count() > affected {
+                return Err(EINVAL);
+            }
+            req.group_files()?
+        } else {
+            KVec::new()
+        };
+        // The cdev form: the device is bound to the caller's iommufd.
+        let owned = dev.cdev_opened() || groups.iter().any(|g| g.has_device(dev));
+        if others || !owned {
+            return Err(EINVAL);
+        }
+        let mut guard = self.open.lock();
+        let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
+        dev.zap_mappings();
+        if pdev.set_power_state(pci::PowerState::D0).is_ok() {
+            open.low_power = false;
+        }
+        pdev.reset_bus()?;
+        drop(groups);
+        Ok(0)
+    }
+
     /// Answers `VFIO_DEVICE_GET_IRQ_INFO` for interrupt index `index`, as C vfio-pci does:
     /// INTx if the virtual interrupt pin says so (maskable, automasked), MSI and MSI-X as many
     /// vectors as their capabilities allow, one ERR and one REQ interrupt.
@@ -666,6 +764,8 @@ impl VfioPciCoreDevice {
                 ret
             }
             uapi::DEVICE_RESET => self.ioctl_reset(dev),
+            uapi::DEVICE_GET_PCI_HOT_RESET_INFO => self.ioctl_hot_reset_info(dev, arg),
+            uapi::DEVICE_PCI_HOT_RESET => self.ioctl_hot_reset(dev, arg),
             _ => Err(ENOTTY),
         }
     }
