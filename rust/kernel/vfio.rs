@@ -168,6 +168,98 @@ pub trait Driver: Sized + 'static {
     }
 }
 
+/// What a [`Virqfd`] does when its eventfd is signalled.
+pub trait VirqfdHandler: Send + Sync + 'static {
+    /// Called when the eventfd is signalled (or, at registration, if it already is), in atomic
+    /// context: under the eventfd's wait queue lock, with interrupts off. Returns whether
+    /// [`VirqfdHandler::thread`] should run.
+    fn handle(&self) -> bool;
+
+    /// Called in process context, from a workqueue, after [`VirqfdHandler::handle`] returned
+    /// `true`.
+    fn thread(&self);
+}
+
+/// An eventfd from userspace whose signals call a handler in the kernel, `struct virqfd`
+/// (`vfio_virqfd_enable()`): how a VFIO driver lets userspace, or KVM, unmask an interrupt
+/// or write to a device by signalling an eventfd.
+///
+/// Dropping it stops the calls, after any running one (`vfio_virqfd_disable()`). It also stops
+/// when userspace closes the eventfd.
+///
+/// # Invariants
+///
+/// `virqfd` is the `pvirqfd` slot of a virqfd enabled by [`Virqfd::new`] with a pointer to
+/// `self` as its `opaque`, or null once the VFIO core shut it down.
+#[pin_data(PinnedDrop)]
+pub struct Virqfd<T: VirqfdHandler> {
+    handler: T,
+    #[pin]
+    virqfd: Opaque<*mut bindings::virqfd>,
+}
+
+// SAFETY: The slot is only touched by the VFIO core, under its lock; the handler is `Send`.
+unsafe impl<T: VirqfdHandler> Send for Virqfd<T> {}
+
+// SAFETY: A shared `Virqfd` only gives out `&T`, which is `Sync`.
+unsafe impl<T: VirqfdHandler> Sync for Virqfd<T> {}
+
+impl<T: VirqfdHandler> Virqfd<T> {
+    /// Calls `handler` whenever the eventfd `fd` is signalled: `EBADF` if `fd` is not an
+    /// eventfd.
+    pub fn new(fd: i32, handler: T) -> impl PinInit<Self, Error> {
+        try_pin_init!(&this in Self {
+            // Initialized before `virqfd`: it is called as soon as the eventfd is watched.
+            handler,
+            virqfd <- Opaque::try_ffi_init(move |slot: *mut *mut bindings::virqfd| {
+                // SAFETY: `slot` is valid for writes.
+                unsafe { slot.write(ptr::null_mut()) };
+                // SAFETY: `this` is pinned and lives until `PinnedDrop::drop` disables the
+                // virqfd and waits for its calls; `slot` stays at this address as long.
+                // INVARIANT: On success, the virqfd is enabled with `this` as `opaque`.
+                to_result(unsafe {
+                    bindings::vfio_virqfd_enable(
+                        this.as_ptr().cast(),
+                        Some(Self::handle_callback),
+                        Some(Self::thread_callback),
+                        ptr::null_mut(),
+                        slot,
+                        fd,
+                    )
+                })
+            }),
+        })
+    }
+
+    /// Returns the handler.
+    pub fn handler(&self) -> &T {
+        &self.handler
+    }
+
+    extern "C" fn handle_callback(opaque: *mut c_void, _data: *mut c_void) -> c_int {
+        // SAFETY: The VFIO core calls this with the `opaque` of `Virqfd::new`, a `Self` that
+        // lives until the virqfd is disabled and its calls are over.
+        let this = unsafe { &*opaque.cast::<Self>() };
+        c_int::from(this.handler.handle())
+    }
+
+    extern "C" fn thread_callback(opaque: *mut c_void, _data: *mut c_void) {
+        // SAFETY: As in `handle_callback()`.
+        let this = unsafe { &*opaque.cast::<Self>() };
+        this.handler.thread();
+    }
+}
+
+#[pinned_drop]
+impl<T: VirqfdHandler> PinnedDrop for Virqfd<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: `virqfd` is the slot of a virqfd enabled for `self`, or null (type
+        // invariant); `vfio_virqfd_disable()` shuts it down and flushes the VFIO core's
+        // workqueue, so no call of the handler runs once it returns.
+        unsafe { bindings::vfio_virqfd_disable(self.virqfd.get()) };
+    }
+}
+
 /// A UUID, `uuid_t`: 16 bytes, in the order of their textual form.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Uuid(pub [u8; 16]);

@@ -1681,6 +1681,60 @@ static void edu_mmap_liveness(struct dev *d, __u32 *bar0, const char *name,
  * until userspace unmasks it (automasked); unmasking while the device still asserts it fires
  * again; a masked interrupt does not fire; acknowledged, it is quiet.
  */
+/* Signals an eventfd once. */
+static void poke(int fd)
+{
+	__u64 one = 1;
+
+	if (write(fd, &one, sizeof(one)) != sizeof(one))
+		printf("# eventfd write: %s\n", strerror(errno));
+}
+
+/*
+ * INTx unmasked through an eventfd (what KVM's resample eventfd does), with INTx on and masked
+ * by the interrupt it just sent (efd its trigger): one unmask eventfd at a time; signalling it
+ * unmasks, so the next interrupt fires; signalled while edu still asserts INTx, INTx stays
+ * masked and fires again; released (-1), signalling it does nothing.
+ */
+static void check_edu_intx_unmask_fd(struct dev *d, int efd)
+{
+	const __u32 unmask_fd = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK;
+	const __u32 intx = VFIO_PCI_INTX_IRQ_INDEX;
+	int ufd = eventfd(0, EFD_NONBLOCK), ufd2 = eventfd(0, EFD_NONBLOCK), none = -1;
+	long ret;
+
+	ret = set_irqs(d, 0, unmask_fd, intx, 0, 1, &ufd, sizeof(ufd));
+	result(!ret, "edu-intx-unmask-fd-set", "INTx unmask eventfd set (%s)", errname(ret));
+	if (ret)
+		goto out;
+	ret = set_irqs(d, 0, unmask_fd, intx, 0, 1, &ufd2, sizeof(ufd2));
+	result(ret == -EBUSY, "edu-intx-unmask-fd-busy", "a second unmask eventfd: EBUSY (%s)",
+	       errname(ret));
+	poke(ufd);
+	edu_write(d, EDU_IRQ_RAISE, 16);
+	result(fired(efd, 3000), "edu-intx-unmask-fd",
+	       "unmask eventfd signalled, then raised: fires");
+	poke(ufd);
+	result(fired(efd, 3000), "edu-intx-unmask-fd-asserted",
+	       "unmask eventfd signalled while edu asserts INTx: fires again");
+	edu_write(d, EDU_IRQ_ACK, 16);
+	poke(ufd);
+	edu_write(d, EDU_IRQ_RAISE, 32);
+	result(fired(efd, 3000), "edu-intx-unmask-fd-again",
+	       "acknowledged, unmask eventfd signalled, raised: fires");
+	edu_write(d, EDU_IRQ_ACK, 32);
+	ret = set_irqs(d, 0, unmask_fd, intx, 0, 1, &none, sizeof(none));
+	poke(ufd);
+	edu_write(d, EDU_IRQ_RAISE, 64);
+	result(!ret && !fired(efd, 300), "edu-intx-unmask-fd-released",
+	       "unmask eventfd released (%s), signalled, raised: nothing fires", errname(ret));
+	edu_write(d, EDU_IRQ_ACK, 64);
+	set_irqs(d, 0, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK, intx, 0, 1, NULL, 0);
+out:
+	close(ufd);
+	close(ufd2);
+}
+
 static void check_edu_intx(struct dev *d)
 {
 	int efd = eventfd(0, EFD_NONBLOCK), fd = -1;
@@ -1722,6 +1776,7 @@ static void check_edu_intx(struct dev *d)
 	result(!ret && fired(efd, 3000), "edu-intx-unmask-pending",
 	       "unmasked with the interrupt pending: fires (%s)", errname(ret));
 	edu_write(d, EDU_IRQ_ACK, 8);
+	check_edu_intx_unmask_fd(d, efd);
 	ret = set_irqs(d, 0, TRIGGER(NONE), intx, 0, 1, NULL, 0);
 	result(!ret && fired(efd, 1000), "edu-intx-loopback",
 	       "INTx trigger, data none: the eventfd fires (%s)", errname(ret));

@@ -4,8 +4,11 @@
 //!
 //! INTx is level triggered and shared: the handler masks it in the function (PCI 2.3 INTx
 //! masking) before it signals userspace's eventfd, and userspace unmasks it once it has served
-//! the interrupt, as with C vfio-pci. Each MSI or MSI-X vector signals its own eventfd. One of
-//! INTx, MSI and MSI-X is enabled at a time.
+//! the interrupt (by ioctl, or by signalling an unmask eventfd), as with C vfio-pci. Each MSI or
+//! MSI-X vector signals its own eventfd. One of INTx, MSI and MSI-X is enabled at a time.
+//!
+//! Eventfds are signalled with no lock held: userspace may use one eventfd both to be told of
+//! INTx and to unmask it, and the unmask runs inside the signal.
 
 use crate::device::with_memory_enabled;
 use kernel::{
@@ -23,7 +26,9 @@ use kernel::{
     vfio::{
         uapi,
         EventFd,
-        IrqSet, //
+        IrqSet,
+        Virqfd,
+        VirqfdHandler, //
     }, //
 };
 
@@ -41,27 +46,49 @@ pub(crate) struct Intx {
 struct IntxState {
     /// Masked in the function, by the handler or by userspace.
     masked: bool,
-    trigger: Option<EventFd>,
+    /// Userspace set INTx disable in the virtual command register: INTx stays masked.
+    virq_disabled: bool,
+    /// Shared, so that it is signalled with the lock released.
+    trigger: Option<Arc<EventFd>>,
 }
 
 impl pci::IrqHandler for Intx {
     fn handle(&self, line: &pci::IrqLine) -> IrqReturn {
-        let mut state = self.state.lock();
-        if !self.pci_2_3 {
-            // A mask by ioctl may have disabled the line while this handler was on its way:
-            // disabling it twice would leave it disabled after the one unmask.
-            if !state.masked {
-                line.disable_nosync();
+        let trigger = {
+            let mut state = self.state.lock();
+            if !self.pci_2_3 {
+                // A mask by ioctl may have disabled the line while this handler was on its
+                // way: disabling it twice would leave it disabled after the one unmask.
+                if !state.masked {
+                    line.disable_nosync();
+                }
+            } else if state.masked || !self.pdev.check_and_mask_intx() {
+                // Not ours: the line is shared.
+                return IrqReturn::None;
             }
-        } else if state.masked || !self.pdev.check_and_mask_intx() {
-            // Not ours: the line is shared.
-            return IrqReturn::None;
-        }
-        state.masked = true;
-        if let Some(trigger) = &state.trigger {
+            state.masked = true;
+            state.trigger.clone()
+        };
+        if let Some(trigger) = trigger {
             trigger.signal();
         }
         IrqReturn::Handled
+    }
+}
+
+/// Unmasks INTx when userspace signals its unmask eventfd (`VFIO_IRQ_SET_ACTION_UNMASK` with
+/// an eventfd, which KVM signals when the guest ends the interrupt). It shares the INTx
+/// registration: the line stays requested while it may enable it.
+pub(crate) struct IntxUnmask(Arc<pci::IntxRegistration<Intx>>);
+
+impl VirqfdHandler for IntxUnmask {
+    fn handle(&self) -> bool {
+        // Still asserted: stays masked, and userspace is told again, from the thread.
+        Intx::unmask_quiet(&self.0)
+    }
+
+    fn thread(&self) {
+        self.0.handler().signal();
     }
 }
 
@@ -80,27 +107,36 @@ impl Intx {
         }
     }
 
-    /// Unmasks INTx of `reg`'s function, unless `virq_disabled` (userspace set INTx disable
-    /// in the virtual command register). If a function that masks INTx itself still asserts
-    /// it, it stays masked and userspace is signalled again.
-    fn unmask(reg: &pci::IntxRegistration<Intx>, virq_disabled: bool) {
+    /// Unmasks INTx of `reg`'s function, unless userspace set INTx disable in the virtual
+    /// command register. If a function that masks INTx itself still asserts it, it stays
+    /// masked and userspace is signalled again.
+    fn unmask(reg: &pci::IntxRegistration<Intx>) {
+        if Self::unmask_quiet(reg) {
+            reg.handler().signal();
+        }
+    }
+
+    /// Unmasks INTx as [`Intx::unmask`] does, without signalling userspace: returns whether
+    /// it should be, because the function still asserts INTx. Usable in atomic context.
+    fn unmask_quiet(reg: &pci::IntxRegistration<Intx>) -> bool {
         let this = reg.handler();
         let mut state = this.state.lock();
-        if !state.masked || virq_disabled {
-            return;
+        if !state.masked || state.virq_disabled {
+            return false;
         }
         if !this.pci_2_3 {
             reg.enable();
             state.masked = false;
         } else if this.pdev.check_and_unmask_intx() {
             state.masked = false;
-        } else if let Some(trigger) = &state.trigger {
-            trigger.signal();
         }
+        state.masked
     }
 
+    /// Signals userspace's eventfd, if it set one.
     fn signal(&self) {
-        if let Some(trigger) = &self.state.lock().trigger {
+        let trigger = self.state.lock().trigger.clone();
+        if let Some(trigger) = trigger {
             trigger.signal();
         }
     }
@@ -116,12 +152,20 @@ impl pci::IrqHandler for MsiTrigger {
     }
 }
 
+/// INTx, enabled by userspace.
+struct IntxOn {
+    /// The unmask eventfd, if userspace set one; dropped first.
+    unmask: Option<Pin<KBox<Virqfd<IntxUnmask>>>>,
+    /// Shared with the unmask eventfd; the line is freed when both let go of it.
+    reg: Arc<pci::IntxRegistration<Intx>>,
+}
+
 /// Which of the function's interrupt modes userspace enabled (C vfio-pci's `irq_type`).
 #[derive(Default)]
 enum Enabled {
     #[default]
     None,
-    Intx(pci::IntxRegistration<Intx>),
+    Intx(IntxOn),
     /// MSI or MSI-X, as the vectors say.
     Msi(pci::MsiVectors<MsiTrigger>),
 }
@@ -155,8 +199,14 @@ impl Irqs {
     /// function has INTx masking, as in C.
     pub(crate) fn set_virq_disabled(&self, pdev: &pci::Device<Bound>, disabled: bool) {
         match &self.enabled {
-            Enabled::Intx(intx) if disabled => Intx::mask(intx),
-            Enabled::Intx(intx) => Intx::unmask(intx, false),
+            Enabled::Intx(intx) => {
+                intx.reg.handler().state.lock().virq_disabled = disabled;
+                if disabled {
+                    Intx::mask(&intx.reg);
+                } else {
+                    Intx::unmask(&intx.reg);
+                }
+            }
             _ if self.pci_2_3 => pdev.intx(!disabled),
             _ => {}
         }
@@ -202,17 +252,28 @@ impl Irqs {
                 match req.data_type() {
                     uapi::IRQ_SET_DATA_EVENTFD => return Err(ENOTTY),
                     uapi::IRQ_SET_DATA_BOOL if req.bool_at(0) != Some(true) => {}
-                    _ => Intx::mask(intx),
+                    _ => Intx::mask(&intx.reg),
                 }
                 Ok(0)
             }
             (uapi::PCI_INTX_IRQ_INDEX, uapi::IRQ_SET_ACTION_UNMASK) => {
                 let intx = self.intx_for(req)?;
                 match req.data_type() {
-                    // Unmasking through an eventfd (virqfd) is not implemented yet.
-                    uapi::IRQ_SET_DATA_EVENTFD => return Err(ENOTTY),
+                    uapi::IRQ_SET_DATA_EVENTFD => {
+                        let fd = req.fd_at(0).ok_or(EINVAL)?;
+                        if fd < 0 {
+                            intx.unmask = None;
+                        } else if intx.unmask.is_some() {
+                            // As C: one unmask eventfd at a time.
+                            return Err(EBUSY);
+                        } else {
+                            let handler = IntxUnmask(intx.reg.clone());
+                            intx.unmask =
+                                Some(KBox::pin_init(Virqfd::new(fd, handler), GFP_KERNEL)?);
+                        }
+                    }
                     uapi::IRQ_SET_DATA_BOOL if req.bool_at(0) != Some(true) => {}
-                    _ => Intx::unmask(intx, virq_disabled),
+                    _ => Intx::unmask(&intx.reg),
                 }
                 Ok(0)
             }
@@ -235,10 +296,10 @@ impl Irqs {
         }
     }
 
-    /// The INTx registration for a mask or unmask request: INTx must be enabled and the
-    /// request about its one interrupt.
-    fn intx_for(&self, req: &IrqSet) -> Result<&pci::IntxRegistration<Intx>> {
-        match &self.enabled {
+    /// INTx for a mask or unmask request: INTx must be enabled and the request about its one
+    /// interrupt.
+    fn intx_for(&mut self, req: &IrqSet) -> Result<&mut IntxOn> {
+        match &mut self.enabled {
             Enabled::Intx(intx) if req.start == 0 && req.count == 1 => Ok(intx),
             _ => Err(EINVAL),
         }
@@ -261,7 +322,7 @@ impl Irqs {
         }
         if let Some(fd) = req.fd_at(0) {
             let trigger = if fd >= 0 {
-                Some(EventFd::from_fd(fd)?)
+                Some(Arc::new(EventFd::from_fd(fd)?, GFP_KERNEL)?)
             } else {
                 None
             };
@@ -269,11 +330,14 @@ impl Irqs {
                 Enabled::Intx(intx) => {
                     // The old eventfd is released after the lock.
                     let _old =
-                        core::mem::replace(&mut intx.handler().state.lock().trigger, trigger);
+                        core::mem::replace(&mut intx.reg.handler().state.lock().trigger, trigger);
                 }
                 _ => {
-                    let intx = enable_intx(pdev, self.pci_2_3, trigger, virq_disabled)?;
-                    self.enabled = Enabled::Intx(intx);
+                    let reg = enable_intx(pdev, self.pci_2_3, trigger, virq_disabled)?;
+                    self.enabled = Enabled::Intx(IntxOn {
+                        unmask: None,
+                        reg: Arc::new(reg, GFP_KERNEL)?,
+                    });
                 }
             }
             return Ok(());
@@ -284,7 +348,7 @@ impl Irqs {
         // A loopback, unless userspace disabled INTx in the virtual command register.
         let asked = req.data_type() == uapi::IRQ_SET_DATA_NONE || req.bool_at(0) == Some(true);
         if asked && !virq_disabled {
-            intx.handler().signal();
+            intx.reg.handler().signal();
         }
         Ok(())
     }
@@ -404,7 +468,7 @@ fn msi_disable(pdev: &pci::Device<Bound>, enabled: &mut Enabled) {
 fn enable_intx(
     pdev: &pci::Device<Bound>,
     pci_2_3: bool,
-    trigger: Option<EventFd>,
+    trigger: Option<Arc<EventFd>>,
     virq_disabled: bool,
 ) -> Result<pci::IntxRegistration<Intx>> {
     let pdev_ref: ARef<pci::Device> = pdev.into();
@@ -414,6 +478,7 @@ fn enable_intx(
             pci_2_3,
             state <- new_spinlock_irq!(IntxState {
                 masked: virq_disabled,
+                virq_disabled,
                 trigger,
             }),
         }),
