@@ -20,9 +20,10 @@ TIMEOUT=${VFIO_RS_BOOT_TIMEOUT:-2400}
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 
+# 4 GiB, of which one 1 GiB huge page for vfio_dma_mapping_test's anonymous_hugetlb_1gb cases.
 cmdline=(console=ttyS0,115200 panic=-1 oops=panic
 	root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose
-	ro init="$REPO/harness/guest/init" intel_iommu=on
+	ro init="$REPO/harness/guest/init" intel_iommu=on hugepagesz=1G hugepages=1
 	VFIO_RS_MODE="$MODE" VFIO_RS_MODROOT="$MODROOT" VFIO_RS_BIN="$GUEST_BIN")
 [[ -n "${ONLY:-}" ]] && cmdline+=(VFIO_RS_ONLY="$ONLY")
 [[ -n "${VFIO_RS_BENCH:-}" ]] && cmdline+=(VFIO_RS_BENCH="$VFIO_RS_BENCH")
@@ -39,7 +40,7 @@ tcg=${VFIO_RS_TCG-thread=single}
 # Data Link Layer Link Active, which QEMU never sets for a device cold-plugged on a q35 root
 # port while ACPI hotplug owns it, and pci_reset_bus() fails with ENOTTY after resetting the
 # bus. At 5 GT/s or below the kernel polls the device instead, and the reset succeeds.
-qemu=(qemu-system-x86_64 -M q35 -accel "tcg${tcg:+,$tcg}" -cpu max -smp 2 -m "${VFIO_RS_MEM:-2G}"
+qemu=(qemu-system-x86_64 -M q35 -accel "tcg${tcg:+,$tcg}" -cpu max -smp 2 -m "${VFIO_RS_MEM:-4G}"
 	-no-reboot -display none -vga none -nodefaults
 	-kernel "$BZIMAGE" -append "${cmdline[*]}"
 	-device intel-iommu,intremap=on

@@ -985,6 +985,8 @@ pub mod uapi {
     /// `VFIO_DEVICE_RESET`.
     pub const DEVICE_RESET: u32 = vfio_ioctl(11);
 
+    /// `VFIO_DEVICE_IOEVENTFD`.
+    pub const DEVICE_IOEVENTFD: u32 = vfio_ioctl(16);
     /// `VFIO_DEVICE_GET_PCI_HOT_RESET_INFO`.
     pub const DEVICE_GET_PCI_HOT_RESET_INFO: u32 = vfio_ioctl(12);
     /// `VFIO_DEVICE_PCI_HOT_RESET`.
@@ -1219,6 +1221,48 @@ impl GroupFile {
         unsafe { bindings::vfio_file_has_dev(self.0.as_ptr(), dev.as_raw()) }
     }
 }
+
+/// A `VFIO_DEVICE_IOEVENTFD` request, `struct vfio_device_ioeventfd`: write `data`, `count`
+/// bytes wide, at `offset` of the device file whenever the eventfd `fd` is signalled (`fd` -1
+/// removes the ioeventfd of the same offset, data and width).
+pub struct IoEventFdRequest {
+    /// The offset of the write in the device file: a region and an offset in it.
+    pub offset: u64,
+    /// The value written.
+    pub data: u64,
+    /// The width of the write: 1, 2, 4 or 8 bytes.
+    pub count: usize,
+    /// The eventfd, or -1.
+    pub fd: i32,
+}
+
+impl IoEventFdRequest {
+    /// Reads the request at the user address `arg`, checked as C vfio-pci checks it: `EINVAL`
+    /// if `argsz` is below the structure up to `fd`, for flags other than exactly one width,
+    /// and for an `fd` below -1.
+    pub fn from_user(arg: usize) -> Result<Self> {
+        let minsz = mem::offset_of!(bindings::vfio_device_ioeventfd, fd) + mem::size_of::<i32>();
+        let req: bindings::vfio_device_ioeventfd = read_argsz(arg, minsz)?;
+        let size_mask = bindings::VFIO_DEVICE_IOEVENTFD_SIZE_MASK;
+        let count = req.flags & size_mask;
+        if req.flags & !size_mask != 0 || count.count_ones() != 1 || req.fd < -1 {
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            offset: req.offset,
+            data: req.data,
+            // CAST: the width flags are the widths in bytes: 1, 2, 4 or 8.
+            count: count as usize,
+            fd: req.fd,
+        })
+    }
+}
+
+// SAFETY: `vfio_device_ioeventfd` is a `#[repr(C)]` structure of two `u32`s, two `u64`s, an
+// `i32` and a `u32`: no padding, and any bytes are a valid value.
+unsafe impl FromBytes for bindings::vfio_device_ioeventfd {}
+// SAFETY: See `FromBytes` above.
+unsafe impl AsBytes for bindings::vfio_device_ioeventfd {}
 
 /// The answer to `VFIO_DEVICE_GET_INFO`.
 pub struct DeviceInfo {

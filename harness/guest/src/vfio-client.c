@@ -1878,6 +1878,107 @@ out_fds:
 	close(efd2);
 }
 
+/* VFIO_DEVICE_IOEVENTFD with these flags, offset in BAR0, data and fd: 0 or -errno. */
+static int ioeventfd(struct dev *d, __u32 argsz, __u32 flags, __u64 offset, __u64 data, int fd)
+{
+	struct vfio_device_ioeventfd req = {
+		.argsz = argsz ? argsz : sizeof(req),
+		.flags = flags,
+		.offset = region_offset(d, VFIO_PCI_BAR0_REGION_INDEX) + offset,
+		.data = data,
+		.fd = fd,
+	};
+
+	return ioctl(d->fd, VFIO_DEVICE_IOEVENTFD, &req) ? -errno : 0;
+}
+
+/* Waits up to ms for edu's liveness register to read ~v; returns what it read last. */
+static __u32 edu_liveness_wait(struct dev *d, __u32 v, int ms)
+{
+	struct timespec step = { .tv_nsec = 10000000 };
+	__u32 got = 0;
+	long ret;
+
+	for (; ms >= 0; ms -= 10) {
+		got = edu_read(d, EDU_LIVENESS, &ret);
+		if (ret == 4 && got == ~v)
+			break;
+		nanosleep(&step, NULL);
+	}
+	return got;
+}
+
+/*
+ * ioeventfds on edu's liveness register (a write of v reads back ~v): signalling the eventfd
+ * writes the data; one ioeventfd per offset, data and width (EEXIST); -1 removes it (ENODEV if
+ * there is none); C's checks of the request (EINVAL); no write while memory decoding is off.
+ */
+static void check_edu_ioeventfd(struct dev *d)
+{
+	const __u32 w32 = VFIO_DEVICE_IOEVENTFD_32;
+	int efd = eventfd(0, EFD_NONBLOCK), efd2 = eventfd(0, EFD_NONBLOCK);
+	__u32 cmd = 0, got;
+	long ret;
+
+	edu_write(d, EDU_LIVENESS, 0);
+	ret = ioeventfd(d, 0, w32, EDU_LIVENESS, 0x1234abcd, efd);
+	result(!ret, "edu-ioeventfd-set", "ioeventfd on the liveness register (%s)", errname(ret));
+	poke(efd);
+	got = edu_liveness_wait(d, 0x1234abcd, 2000);
+	result(got == ~0x1234abcdu, "edu-ioeventfd-writes",
+	       "eventfd signalled: the data is written (reads 0x%08x)", got);
+	ret = ioeventfd(d, 0, w32, EDU_LIVENESS, 0x1234abcd, efd2);
+	result(ret == -EEXIST, "edu-ioeventfd-exists", "the same again: EEXIST (%s)", errname(ret));
+	ret = ioeventfd(d, 0, w32, EDU_LIVENESS, 0x55aa55aa, efd2);
+	result(!ret, "edu-ioeventfd-second", "other data, same offset (%s)", errname(ret));
+
+	/* With memory decoding off, a signal writes nothing, now or later. */
+	cfg_read(d, PCI_COMMAND, 2, &cmd);
+	cfg_write(d, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY);
+	poke(efd2);
+	usleep(300000);
+	cfg_write(d, PCI_COMMAND, 2, cmd);
+	got = edu_liveness_wait(d, 0x1234abcd, 300);
+	result(got == ~0x1234abcdu, "edu-ioeventfd-memory-off",
+	       "signalled with memory decoding off: nothing written (reads 0x%08x)", got);
+	poke(efd2);
+	got = edu_liveness_wait(d, 0x55aa55aa, 2000);
+	result(got == ~0x55aa55aau, "edu-ioeventfd-memory-on",
+	       "signalled again with memory decoding on: written (reads 0x%08x)", got);
+
+	ret = ioeventfd(d, 0, w32, EDU_LIVENESS, 0x55aa55aa, -1);
+	result(!ret, "edu-ioeventfd-remove", "removed with fd -1 (%s)", errname(ret));
+	ret = ioeventfd(d, 0, w32, EDU_LIVENESS, 0x55aa55aa, -1);
+	result(ret == -ENODEV, "edu-ioeventfd-remove-none", "removed again: ENODEV (%s)",
+	       errname(ret));
+	edu_write(d, EDU_LIVENESS, 0);
+	poke(efd2);
+	got = edu_liveness_wait(d, 0x55aa55aa, 300);
+	result(got == ~0u, "edu-ioeventfd-removed",
+	       "signalled once removed: nothing written (reads 0x%08x)", got);
+
+	ret = ioeventfd(d, 0, 0, EDU_LIVENESS, 0, efd2);
+	result(ret == -EINVAL, "edu-ioeventfd-no-width", "no width: EINVAL (%s)", errname(ret));
+	ret = ioeventfd(d, 0, w32 | VFIO_DEVICE_IOEVENTFD_16, EDU_LIVENESS, 0, efd2);
+	result(ret == -EINVAL, "edu-ioeventfd-two-widths", "two widths: EINVAL (%s)", errname(ret));
+	ret = ioeventfd(d, 0, w32 | 0x10, EDU_LIVENESS, 0, efd2);
+	result(ret == -EINVAL, "edu-ioeventfd-flags", "unknown flag: EINVAL (%s)", errname(ret));
+	ret = ioeventfd(d, 0, w32, EDU_LIVENESS, 0, -2);
+	result(ret == -EINVAL, "edu-ioeventfd-fd", "fd -2: EINVAL (%s)", errname(ret));
+	ret = ioeventfd(d, 8, w32, EDU_LIVENESS, 0, efd2);
+	result(ret == -EINVAL, "edu-ioeventfd-argsz", "argsz 8: EINVAL (%s)", errname(ret));
+	ret = ioeventfd(d, 0, w32, EDU_BAR0_SIZE - 2, 0, efd2);
+	result(ret == -EINVAL, "edu-ioeventfd-past-bar", "past the end of BAR0: EINVAL (%s)",
+	       errname(ret));
+	ret = ioeventfd(d, 0, w32, REGION_OFFSET(CFG) - region_offset(d, 0), 0, efd2);
+	result(ret == -EINVAL, "edu-ioeventfd-config", "in the config region: EINVAL (%s)",
+	       errname(ret));
+	ret = ioeventfd(d, 0, w32, EDU_LIVENESS, 0x1234abcd, -1);
+	result(!ret, "edu-ioeventfd-remove-first", "the first removed too (%s)", errname(ret));
+	close(efd);
+	close(efd2);
+}
+
 static void check_edu(struct dev *d)
 {
 	struct vfio_region_info *bar0 = &d->region[VFIO_PCI_BAR0_REGION_INDEX];
@@ -1898,6 +1999,7 @@ static void check_edu(struct dev *d)
 	result(ret == 4 && (v & 0xff) == 0xed, "edu-ident", "BAR0 identification register (0x%08x)",
 	       v);
 	edu_liveness(d, "edu-liveness", "", 0x12345678);
+	check_edu_ioeventfd(d);
 
 	v = edu_read(d, EDU_IRQ_STATUS, &ret);
 	result(ret == 4 && v == 0, "edu-irq-status", "interrupt status register reads 0 (0x%08x)",

@@ -18,6 +18,7 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
+        Arc,
         Mutex, //
     },
     uaccess::{
@@ -43,6 +44,12 @@ use crate::{
         NUM_BARS, //
     },
     intrs::Irqs,
+    ioeventfd::{
+        IoEventFd,
+        IoEventKey,
+        MemGate,
+        MAX_IOEVENTFDS, //
+    },
     region::{
         DevRegion,
         DevRegionEntry,
@@ -133,8 +140,13 @@ struct Open {
     /// Keeps the function resumed (out of idle D3hot) while it is open.
     pm: pci::RuntimePmGet,
     vconfig: VConfig,
-    /// The memory BARs mapped so far, on first access.
-    bars: [Option<pci::DevresBar>; NUM_BARS],
+    /// The memory BARs mapped so far, on first access; shared with the ioeventfds.
+    bars: [Option<Arc<pci::DevresBar>>; NUM_BARS],
+    /// Open while userspace may access the memory BARs ([`Open::memory_enabled`]), for the
+    /// ioeventfds' writes: closed before memory goes away.
+    gate: Arc<MemGate>,
+    /// `VFIO_DEVICE_IOEVENTFD`s.
+    ioeventfds: KVec<IoEventFd>,
     /// The function's state at open, restored at close.
     saved: Option<pci::SavedState>,
     /// Whether the function can be reset (without resetting others).
@@ -162,13 +174,20 @@ impl Open {
     /// The mapping is device-managed: it is accessed through [`pci::DevresBar::try_access`],
     /// which fails (`ENXIO`) once the mapping is revoked, whatever the order in which the
     /// driver's resources go away at unbind.
-    fn bar(&mut self, pdev: &pci::Device<Bound>, bar: usize) -> Result<&pci::DevresBar> {
+    fn bar(&mut self, pdev: &pci::Device<Bound>, bar: usize) -> Result<&Arc<pci::DevresBar>> {
         let slot = self.bars.get_mut(bar).ok_or(EINVAL)?;
         if slot.is_none() {
             // CAST: `bar` is a BAR index below 6.
-            *slot = Some(pdev.iomap_region(bar as u32, c"vfio")?.into_devres()?);
+            let mapped = pdev.iomap_region(bar as u32, c"vfio")?.into_devres()?;
+            *slot = Some(Arc::new(mapped, GFP_KERNEL)?);
         }
         slot.as_ref().ok_or(EINVAL)
+    }
+
+    /// Opens or closes the ioeventfds' gate as [`Open::memory_enabled`] says, once memory is
+    /// back or after it went away.
+    fn sync_gate(&self) {
+        self.gate.set(self.memory_enabled());
     }
 }
 
@@ -351,10 +370,20 @@ impl VfioPciCoreDevice {
             }
         };
         let msix = Self::msix_table(&hw).unwrap_or(None);
+        let gate = match MemGate::new(vconfig.memory_enabled()) {
+            Ok(g) => g,
+            Err(e) => {
+                drop(saved);
+                pdev.disable_device();
+                return Err(e);
+            }
+        };
         *open = Some(Open {
             pm,
             vconfig,
             bars: Default::default(),
+            gate,
+            ioeventfds: KVec::new(),
             saved,
             reset_works,
             msix,
@@ -389,9 +418,12 @@ impl VfioPciCoreDevice {
             reset_works,
             mut irqs,
             regions,
+            ioeventfds,
             ..
         } = open;
-        // Interrupts first: the handlers must be gone before the function is reset.
+        // The ioeventfds' writes, and the interrupts' handlers, must be over before the
+        // function is reset.
+        drop(ioeventfds);
         irqs.disable(pdev);
         drop(irqs);
         drop(regions);
@@ -587,12 +619,14 @@ impl VfioPciCoreDevice {
             return Err(EINVAL);
         }
         dev.zap_mappings();
+        open.gate.set(false);
         // As C, the reset is tried whether or not the function comes back to D0.
         if pdev.set_power_state(pci::PowerState::D0).is_ok() {
             open.low_power = false;
         }
-        pdev.try_reset_function()?;
-        Ok(0)
+        let ret = pdev.try_reset_function();
+        open.sync_gate();
+        ret.map(|()| 0)
     }
 
     /// Handles `VFIO_DEVICE_GET_PCI_HOT_RESET_INFO`: lists the functions a hot reset of the
@@ -680,11 +714,74 @@ impl VfioPciCoreDevice {
         let mut guard = self.open.lock();
         let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
         dev.zap_mappings();
+        open.gate.set(false);
         if pdev.set_power_state(pci::PowerState::D0).is_ok() {
             open.low_power = false;
         }
-        pdev.reset_bus()?;
+        let ret = pdev.reset_bus();
+        open.sync_gate();
         drop(groups);
+        ret.map(|()| 0)
+    }
+
+    /// Handles `VFIO_DEVICE_IOEVENTFD`, as C vfio-pci does: from now on, each signal of the
+    /// eventfd writes the data to the BAR, if memory is enabled then; `fd` -1 removes the
+    /// ioeventfd with the same offset, data and width (`ENODEV` if there is none). Only within
+    /// a BAR and outside the MSI-X table (`EINVAL`), one ioeventfd per offset, data and width
+    /// (`EEXIST`), at most 1000 (`ENOSPC`). Memory BARs only: `EINVAL` for an I/O port BAR,
+    /// which C vfio-pci also takes.
+    pub fn ioctl_ioeventfd(
+        &self,
+        dev: &vfio::Registered<impl vfio::Driver>,
+        arg: usize,
+    ) -> Result<isize> {
+        let pdev = bound(dev.parent())?;
+        let req = vfio::IoEventFdRequest::from_user(arg)?;
+        let (index, pos) = split_offset(req.offset);
+        if index > uapi::PCI_BAR5_REGION_INDEX {
+            return Err(EINVAL);
+        }
+        // CAST: a width of at most 8 bytes.
+        let count = req.count as u64;
+        let end = pos.checked_add(count).ok_or(EINVAL)?;
+        if end > pdev.resource_len(index)? {
+            return Err(EINVAL);
+        }
+        let mut guard = self.open.lock();
+        let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
+        // CAST: `index` is a BAR index below 6.
+        let bar = index as usize;
+        if let Some(m) = open.msix.as_ref().filter(|m| m.bar == bar) {
+            if end > m.start && pos < m.end {
+                return Err(EINVAL);
+            }
+        }
+        if pdev.resource_flags(index)?.is_io() {
+            return Err(EINVAL);
+        }
+        let key = IoEventKey {
+            bar,
+            pos,
+            data: req.data,
+            count: req.count,
+        };
+        if let Some(i) = open.ioeventfds.iter().position(|e| e.key() == key) {
+            if req.fd != -1 {
+                return Err(EEXIST);
+            }
+            // Its writes are over once it is dropped.
+            drop(open.ioeventfds.remove(i));
+            return Ok(0);
+        }
+        if req.fd < 0 {
+            return Err(ENODEV);
+        }
+        if open.ioeventfds.len() >= MAX_IOEVENTFDS {
+            return Err(ENOSPC);
+        }
+        let mapped = open.bar(pdev, bar)?.clone();
+        let ioeventfd = IoEventFd::new(key, req.fd, open.gate.clone(), mapped)?;
+        open.ioeventfds.push(ioeventfd, GFP_KERNEL)?;
         Ok(0)
     }
 
@@ -766,6 +863,7 @@ impl VfioPciCoreDevice {
             uapi::DEVICE_RESET => self.ioctl_reset(dev),
             uapi::DEVICE_GET_PCI_HOT_RESET_INFO => self.ioctl_hot_reset_info(dev, arg),
             uapi::DEVICE_PCI_HOT_RESET => self.ioctl_hot_reset(dev, arg),
+            uapi::DEVICE_IOEVENTFD => self.ioctl_ioeventfd(dev, arg),
             _ => Err(ENOTTY),
         }
     }
@@ -974,6 +1072,9 @@ impl VfioPciCoreDevice {
                             .filter(|&s| pci::PowerState::from_pm_ctrl(s) == pci::PowerState::D0);
                     }
                     apply_effects(dev, pdev, open, effects);
+                    if write {
+                        open.sync_gate();
+                    }
                     Ok(())
                 })
             }
@@ -1126,9 +1227,10 @@ fn config_rw(
             b[..width].copy_from_slice(bytes);
             let val = u32::from_le_bytes(b);
             if at == COMMAND && val & bindings::PCI_COMMAND_MEMORY == 0 {
-                // Mappings go before memory decoding does; faults wait for the lock we hold,
-                // then find decoding off.
+                // Mappings and ioeventfd writes go before memory decoding does; faults wait
+                // for the lock we hold, then find decoding off.
                 dev.zap_mappings();
+                open.gate.set(false);
             }
             let fx = open.vconfig.write(&hw, at, width, val)?;
             effects.power_state = fx.power_state.or(effects.power_state);
@@ -1164,11 +1266,13 @@ fn apply_effects(
         open.low_power = state == pci::PowerState::D3Hot;
         if open.low_power {
             dev.zap_mappings();
+            open.gate.set(false);
         }
         let _ = pdev.set_power_state(state);
     }
     if done.flr {
         dev.zap_mappings();
+        open.gate.set(false);
         // A reset leaves the function in D0.
         if pdev.try_reset_function().is_ok() {
             open.low_power = false;

@@ -11,13 +11,15 @@
 //! [`kernel::vfio::Driver`]. Implemented: device, region and IRQ info, open and close (enable,
 //! reset, state save and restore), config-space emulation, BAR and ROM access through the
 //! region, BAR mmap, `VFIO_DEVICE_RESET`, device-specific regions, INTx, MSI and MSI-X, the
-//! ERR and REQ eventfds, idle D3, and SR-IOV with the VF token. Hot reset follows.
+//! ERR and REQ eventfds and the INTx unmask eventfd, idle D3, SR-IOV with the VF token, PCI
+//! hot reset and ioeventfds.
 
 use kernel::prelude::*;
 
 mod config;
 mod device;
 mod intrs;
+mod ioeventfd;
 mod ops;
 mod region;
 mod sriov;

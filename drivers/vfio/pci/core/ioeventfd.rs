@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `VFIO_DEVICE_IOEVENTFD`: a fixed write to a BAR each time userspace, or KVM on a guest's
+//! write, signals an eventfd, without a trip through the device file.
+//!
+//! The write is done right in the eventfd's wakeup, behind a [`MemGate`] that is closed before
+//! anything takes the BAR's memory away (memory decoding turned off, D3hot, a reset), as C
+//! vfio-pci's writes are behind its `memory_lock`: a signal while the gate is closed writes
+//! nothing.
+
+use kernel::{
+    io::Io,
+    new_spinlock_irq,
+    pci,
+    prelude::*,
+    sync::{
+        Arc,
+        SpinLockIrq, //
+    },
+    vfio::{
+        Virqfd,
+        VirqfdHandler, //
+    }, //
+};
+
+/// The maximum number of ioeventfds of an open device, C's `VFIO_PCI_IOEVENTFD_MAX`.
+pub(crate) const MAX_IOEVENTFDS: usize = 1000;
+
+/// Whether the function's memory BARs may be accessed now, for the ioeventfd writes, which
+/// hold it while they write: closed before the memory goes away, opened again after. A spinlock
+/// with interrupts off: eventfds are signalled from any context.
+#[pin_data]
+pub(crate) struct MemGate {
+    #[pin]
+    open: SpinLockIrq<bool>,
+}
+
+impl MemGate {
+    /// A gate, open if `open`.
+    pub(crate) fn new(open: bool) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                open <- new_spinlock_irq!(open),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Opens or closes the gate; closing it waits for a write in progress.
+    pub(crate) fn set(&self, open: bool) {
+        *self.open.lock() = open;
+    }
+}
+
+/// What an ioeventfd writes, and where: C matches ioeventfds on all of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IoEventKey {
+    /// The BAR.
+    pub(crate) bar: usize,
+    /// The offset in the BAR.
+    pub(crate) pos: u64,
+    /// The value written.
+    pub(crate) data: u64,
+    /// The width of the write: 1, 2, 4 or 8 bytes.
+    pub(crate) count: usize,
+}
+
+/// Does the write of an ioeventfd.
+struct Writer {
+    key: IoEventKey,
+    gate: Arc<MemGate>,
+    bar: Arc<pci::DevresBar>,
+}
+
+impl VirqfdHandler for Writer {
+    fn handle(&self) -> bool {
+        self.write();
+        false
+    }
+
+    fn thread(&self) {}
+}
+
+impl Writer {
+    /// Writes, if the gate is open. Usable in atomic context.
+    fn write(&self) {
+        let open = self.gate.open.lock();
+        if !*open {
+            return;
+        }
+        let Some(io) = self.bar.try_access() else {
+            return;
+        };
+        let Ok(off) = usize::try_from(self.key.pos) else {
+            return;
+        };
+        let data = self.key.data;
+        // Checked against the BAR when the ioeventfd was set up; nothing to tell anyone here.
+        // CAST: truncating to the width of the write.
+        let _ = match self.key.count {
+            8 => io.try_write64(data, off),
+            4 => io.try_write32(data as u32, off),
+            2 => io.try_write16(data as u16, off),
+            _ => io.try_write8(data as u8, off),
+        };
+    }
+}
+
+/// An ioeventfd of an open device: dropping it stops its writes, after one in progress.
+pub(crate) struct IoEventFd {
+    key: IoEventKey,
+    _virqfd: Pin<KBox<Virqfd<Writer>>>,
+}
+
+impl IoEventFd {
+    /// Writes as `key` says to the mapped memory BAR `bar` whenever the eventfd `fd` is
+    /// signalled and `gate` is open.
+    pub(crate) fn new(
+        key: IoEventKey,
+        fd: i32,
+        gate: Arc<MemGate>,
+        bar: Arc<pci::DevresBar>,
+    ) -> Result<Self> {
+        let writer = Writer { key, gate, bar };
+        Ok(Self {
+            key,
+            _virqfd: KBox::pin_init(Virqfd::new(fd, writer), GFP_KERNEL)?,
+        })
+    }
+
+    /// What the ioeventfd writes, and where.
+    pub(crate) fn key(&self) -> IoEventKey {
+        self.key
+    }
+}
