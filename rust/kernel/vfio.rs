@@ -1010,6 +1010,14 @@ pub mod uapi {
     pub const DEVICE_FEATURE_SET: u32 = bindings::VFIO_DEVICE_FEATURE_SET;
     /// `VFIO_DEVICE_FEATURE_PROBE`: ask whether the feature and its operations are supported.
     pub const DEVICE_FEATURE_PROBE: u32 = bindings::VFIO_DEVICE_FEATURE_PROBE;
+    /// `VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY`: let the device suspend while it is open.
+    pub const DEVICE_FEATURE_LOW_POWER_ENTRY: u32 = bindings::VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY;
+    /// `VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP`: the same, with an eventfd signalled
+    /// when the device wakes up, which ends low power.
+    pub const DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP: u32 =
+        bindings::VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP;
+    /// `VFIO_DEVICE_FEATURE_LOW_POWER_EXIT`: end low power.
+    pub const DEVICE_FEATURE_LOW_POWER_EXIT: u32 = bindings::VFIO_DEVICE_FEATURE_LOW_POWER_EXIT;
     /// `VFIO_DEVICE_FEATURE_PCI_VF_TOKEN`: set the VF token of an SR-IOV PF.
     pub const DEVICE_FEATURE_PCI_VF_TOKEN: u32 = bindings::VFIO_DEVICE_FEATURE_PCI_VF_TOKEN;
 

@@ -8,6 +8,7 @@
  *   vfio-client edu     <bdf> group|cdev  the generic checks, then QEMU's edu device (1234:11e8)
  *   vfio-client hot-reset <bdf> group|cdev  VFIO_DEVICE_GET_PCI_HOT_RESET_INFO and
  *                       VFIO_DEVICE_PCI_HOT_RESET, good and bad requests: "key=value" lines
+ *   vfio-client low-power <bdf> group|cdev  the low-power device features: "key=value" lines
  *
  * "group" opens the device through its IOMMU group and a type1 container, "cdev" through
  * /dev/vfio/devices/vfioX bound to an iommufd IOAS.
@@ -2233,14 +2234,93 @@ static int cmd_hot_reset(struct dev *d)
 	return 0;
 }
 
+/* VFIO_DEVICE_FEATURE with these flags and payload: 0 or -errno. */
+static int feature(struct dev *d, __u32 flags, const void *data, __u32 len, __u32 argsz)
+{
+	__u64 buf[4] = { 0 };
+	struct vfio_device_feature *f = (void *)buf;
+
+	f->argsz = argsz ? argsz : sizeof(*f) + len;
+	f->flags = flags;
+	if (len)
+		memcpy(f->data, data, len);
+	return ioctl(d->fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0;
+}
+
+/* The function's runtime PM status once it is <want> or after ms: what it is then. */
+static const char *runtime_status(struct dev *d, const char *want, int ms)
+{
+	static char status[32];
+	struct timespec step = { .tv_nsec = 20000000 };
+
+	for (; ms >= 0; ms -= 20) {
+		sysfs_string(d->bdf, "power/runtime_status", status, sizeof(status));
+		if (!strcmp(status, want))
+			break;
+		nanosleep(&step, NULL);
+	}
+	return status;
+}
+
+/*
+ * The low-power device features, as "key=value" lines to compare between drivers: PROBE,
+ * malformed requests, entry (the function runtime suspends), an access while in low power
+ * (resumed for it, suspended again), exit; entry with a wakeup eventfd, which an access
+ * signals, ending low power.
+ */
+static int cmd_low_power(struct dev *d)
+{
+	const __u32 entry = VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY;
+	const __u32 wakeup = VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP;
+	const __u32 exit_ = VFIO_DEVICE_FEATURE_LOW_POWER_EXIT;
+	const __u32 set = VFIO_DEVICE_FEATURE_SET, get = VFIO_DEVICE_FEATURE_GET;
+	const __u32 probe = VFIO_DEVICE_FEATURE_PROBE;
+	struct vfio_device_low_power_entry_with_wakeup w = { .wakeup_eventfd = -1 };
+	int efd = eventfd(0, EFD_NONBLOCK);
+	__u32 val = 0;
+	long ret;
+
+	printf("probe.entry=%s\n", errname(feature(d, entry | probe | set, NULL, 0, 0)));
+	printf("probe.entry.get=%s\n", errname(feature(d, entry | probe | get, NULL, 0, 0)));
+	printf("probe.wakeup=%s\n", errname(feature(d, wakeup | probe | set, NULL, 0, 0)));
+	printf("probe.exit=%s\n", errname(feature(d, exit_ | probe | set, NULL, 0, 0)));
+	printf("entry.get=%s\n", errname(feature(d, entry | get, NULL, 0, 0)));
+	printf("wakeup.badfd=%s\n", errname(feature(d, wakeup | set, &w, sizeof(w), 0)));
+	w.wakeup_eventfd = efd;
+	printf("wakeup.argsz=%s\n", errname(feature(d, wakeup | set, &w, sizeof(w),
+						       sizeof(struct vfio_device_feature) + 4)));
+	printf("status=%s\n", runtime_status(d, "active", 0));
+
+	printf("entry=%s\n", errname(feature(d, entry | set, NULL, 0, 0)));
+	printf("entry.status=%s\n", runtime_status(d, "suspended", 3000));
+	printf("entry.again=%s\n", errname(feature(d, entry | set, NULL, 0, 0)));
+	ret = cfg_read(d, PCI_VENDOR_ID, 2, &val);
+	printf("entry.vendor=%s %#06x\n", got(ret), val);
+	printf("entry.after-read=%s\n", runtime_status(d, "suspended", 3000));
+	printf("exit=%s\n", errname(feature(d, exit_ | set, NULL, 0, 0)));
+	printf("exit.status=%s\n", runtime_status(d, "active", 3000));
+	printf("exit.again=%s\n", errname(feature(d, exit_ | set, NULL, 0, 0)));
+
+	printf("wakeup=%s\n", errname(feature(d, wakeup | set, &w, sizeof(w), 0)));
+	printf("wakeup.status=%s\n", runtime_status(d, "suspended", 3000));
+	ret = cfg_read(d, PCI_VENDOR_ID, 2, &val);
+	printf("wakeup.vendor=%s %#06x\n", got(ret), val);
+	printf("wakeup.fired=%s\n", fired(efd, 2000) ? "yes" : "no");
+	usleep(500000);
+	printf("wakeup.after-read=%s\n", runtime_status(d, "active", 0));
+	printf("wakeup.exit=%s\n", errname(feature(d, exit_ | set, NULL, 0, 0)));
+	close(efd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct dev *d;
 
 	if (argc != 4) {
 		fprintf(stderr,
-			"usage: %s info|regions|generic|edu|intx-exclusive|power|hot-reset <bdf> "
-			"group|cdev\n",
+			"usage: %s info|regions|generic|edu|intx-exclusive|power|hot-reset|"
+			"low-power <bdf> group|cdev\n",
 			argv[0]);
 		return 2;
 	}
@@ -2251,7 +2331,8 @@ int main(int argc, char **argv)
 		die("calloc");
 	if (strcmp(argv[1], "info") && strcmp(argv[1], "regions") && strcmp(argv[1], "generic") &&
 	    strcmp(argv[1], "edu") && strcmp(argv[1], "intx-exclusive") &&
-	    strcmp(argv[1], "power") && strcmp(argv[1], "hot-reset")) {
+	    strcmp(argv[1], "power") && strcmp(argv[1], "hot-reset") &&
+	    strcmp(argv[1], "low-power")) {
 		fprintf(stderr, "unknown command %s\n", argv[1]);
 		return 2;
 	}
@@ -2266,6 +2347,8 @@ int main(int argc, char **argv)
 		return cmd_power(d);
 	if (!strcmp(argv[1], "hot-reset"))
 		return cmd_hot_reset(d);
+	if (!strcmp(argv[1], "low-power"))
+		return cmd_low_power(d);
 	check_generic(d);
 	if (!strcmp(argv[1], "edu"))
 		check_edu(d);

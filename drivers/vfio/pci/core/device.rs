@@ -30,6 +30,7 @@ use kernel::{
     vfio::{
         self,
         uapi,
+        EventFd,
         Uuid, //
     }, //
 };
@@ -137,8 +138,12 @@ struct MsixTable {
 
 /// What the core holds while the device is open.
 struct Open {
-    /// Keeps the function resumed (out of idle D3hot) while it is open.
-    pm: pci::RuntimePmGet,
+    /// Keeps the function resumed (out of idle D3hot) while it is open, unless userspace let
+    /// it suspend.
+    pm: Option<pci::RuntimePmGet>,
+    /// Userspace let the function suspend (`VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY`), with the
+    /// eventfd to signal when an access wakes it up, if it gave one.
+    user_low_power: Option<Option<EventFd>>,
     vconfig: VConfig,
     /// The memory BARs mapped so far, on first access; shared with the ioeventfds.
     bars: [Option<Arc<pci::DevresBar>>; NUM_BARS],
@@ -187,7 +192,8 @@ impl Open {
     /// Opens or closes the ioeventfds' gate as [`Open::memory_enabled`] says, once memory is
     /// back or after it went away.
     fn sync_gate(&self) {
-        self.gate.set(self.memory_enabled());
+        self.gate
+            .set(self.memory_enabled() && self.user_low_power.is_none());
     }
 }
 
@@ -219,6 +225,8 @@ pub struct VfioPciCoreDevice {
     /// log2 of the number of MSI vectors userspace last enabled, kept from one open to the
     /// next as C vfio-pci keeps `msi_qmax`.
     msi_qmax: Atomic<u32>,
+    /// Userspace let the function suspend while open: accesses resume it.
+    user_low_power: Atomic<bool>,
     /// The function's part in SR-IOV: the VF token of a PF, or of a VF's PF.
     sriov: Sriov,
     /// VFs are enabled on the function (a PF): it stays in D0, whatever userspace writes to its
@@ -247,6 +255,7 @@ impl VfioPciCoreDevice {
             params,
             open <- kernel::new_mutex!(None),
             msi_qmax: Atomic::new(0),
+            user_low_power: Atomic::new(false),
             sriov: Sriov::new(&pdev)?,
             sriov_active: Atomic::new(false),
             pdev,
@@ -379,7 +388,8 @@ impl VfioPciCoreDevice {
             }
         };
         *open = Some(Open {
-            pm,
+            pm: Some(pm),
+            user_low_power: None,
             vconfig,
             bars: Default::default(),
             gate,
@@ -404,6 +414,13 @@ impl VfioPciCoreDevice {
         };
         let Some(open) = self.open.lock().take() else {
             return;
+        };
+        self.user_low_power.store(false, Relaxed);
+        // Out of the low power userspace asked for, if it did, for the rest of the close.
+        let _resumed = if open.pm.is_none() {
+            pdev.runtime_resume_get().ok()
+        } else {
+            None
         };
         self.sriov.vf_user(false);
         // Nothing can be done about failures here: the device is being given back.
@@ -556,9 +573,51 @@ impl VfioPciCoreDevice {
 
     /// Handles the `VFIO_DEVICE_FEATURE`s the core implements: setting the VF token of a PF,
     /// `VFIO_DEVICE_FEATURE_PCI_VF_TOKEN` (it cannot be read back: it would give away the
-    /// previous user's token). `ENOTTY` for other features and functions.
-    pub fn device_feature(&self, flags: u32, arg: UserPtr, argsz: usize) -> Result {
+    /// previous user's token), and the low-power features (set only): `LOW_POWER_ENTRY` lets
+    /// the open function suspend, `LOW_POWER_ENTRY_WITH_WAKEUP` too, with an eventfd that an
+    /// access waking it up signals, ending low power, and `LOW_POWER_EXIT` ends it. `ENOTTY`
+    /// for other features and functions.
+    pub fn device_feature(
+        &self,
+        dev: &vfio::Registered<impl vfio::Driver>,
+        flags: u32,
+        arg: UserPtr,
+        argsz: usize,
+    ) -> Result {
+        // Any ioctl is an access, as with C's runtime PM around them.
+        let _pm = self.resume_for_access(bound(dev.parent())?)?;
+        let set = uapi::DEVICE_FEATURE_SET;
         match flags & uapi::DEVICE_FEATURE_MASK {
+            uapi::DEVICE_FEATURE_LOW_POWER_ENTRY => {
+                if vfio::check_feature(flags, argsz, set, 0)? {
+                    self.low_power_entry(dev, None)?;
+                }
+                Ok(())
+            }
+            uapi::DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP => {
+                // `struct vfio_device_low_power_entry_with_wakeup`: the eventfd, reserved.
+                let mut entry = [0u8; 8];
+                if !vfio::check_feature(flags, argsz, set, entry.len())? {
+                    return Ok(());
+                }
+                UserSlice::new(arg, entry.len())
+                    .reader()
+                    .read_slice(&mut entry)?;
+                let fd = i32::from_ne_bytes([entry[0], entry[1], entry[2], entry[3]]);
+                if fd < 0 {
+                    return Err(EINVAL);
+                }
+                self.low_power_entry(dev, Some(EventFd::from_fd(fd)?))
+            }
+            uapi::DEVICE_FEATURE_LOW_POWER_EXIT => {
+                if vfio::check_feature(flags, argsz, set, 0)? {
+                    let pdev = bound(dev.parent())?;
+                    if let Some(open) = Option::as_mut(&mut *self.open.lock()) {
+                        self.low_power_exit(pdev, open)?;
+                    }
+                }
+                Ok(())
+            }
             uapi::DEVICE_FEATURE_PCI_VF_TOKEN if self.sriov.is_pf() => {
                 let mut uuid = Uuid::default();
                 if !vfio::check_feature(flags, argsz, uapi::DEVICE_FEATURE_SET, uuid.0.len())? {
@@ -593,6 +652,68 @@ impl VfioPciCoreDevice {
             self.sriov_active.store(false, Relaxed);
         }
         ret
+    }
+
+    /// Lets the open function suspend, as `VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY` asks: its
+    /// mappings fault with `SIGBUS` and ioeventfds do not write until low power ends; other
+    /// accesses resume it ([`VfioPciCoreDevice::resume_for_access`]). `EINVAL` if it is in
+    /// low power already.
+    fn low_power_entry(
+        &self,
+        dev: &vfio::Registered<impl vfio::Driver>,
+        wakeup: Option<EventFd>,
+    ) -> Result {
+        let mut guard = self.open.lock();
+        let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
+        if open.user_low_power.is_some() {
+            return Err(EINVAL);
+        }
+        dev.zap_mappings();
+        open.user_low_power = Some(wakeup);
+        open.sync_gate();
+        self.user_low_power.store(true, Relaxed);
+        // The function may suspend once this usage count is given back.
+        drop(open.pm.take());
+        Ok(())
+    }
+
+    /// Ends the low power userspace asked for: the function is resumed and stays so.
+    fn low_power_exit(&self, pdev: &pci::Device<Bound>, open: &mut Open) -> Result {
+        if open.user_low_power.is_none() {
+            return Ok(());
+        }
+        open.pm = Some(pdev.runtime_resume_get()?);
+        open.user_low_power = None;
+        self.user_low_power.store(false, Relaxed);
+        open.sync_gate();
+        Ok(())
+    }
+
+    /// Resumes the function for an access by userspace (an ioctl, a read or a write of the
+    /// device file) if userspace let it suspend, as C vfio-pci's runtime PM does: if it gave a
+    /// wakeup eventfd, low power ends and the eventfd is signalled; otherwise the function is
+    /// resumed only until the result drops.
+    fn resume_for_access(&self, pdev: &pci::Device<Bound>) -> Result<Option<pci::RuntimePmGet>> {
+        if !self.user_low_power.load(Relaxed) {
+            return Ok(None);
+        }
+        let mut guard = self.open.lock();
+        let Some(open) = Option::as_mut(&mut *guard) else {
+            return Ok(None);
+        };
+        match &open.user_low_power {
+            Some(Some(_)) => {
+                let wakeup = open.user_low_power.take().flatten();
+                open.user_low_power = Some(None);
+                self.low_power_exit(pdev, open)?;
+                if let Some(wakeup) = wakeup {
+                    wakeup.signal();
+                }
+                Ok(None)
+            }
+            Some(None) => Ok(Some(pdev.runtime_resume_get()?)),
+            None => Ok(None),
+        }
     }
 
     /// Handles `VFIO_DEVICE_GET_INFO` for the user structure at `arg`.
@@ -839,6 +960,7 @@ impl VfioPciCoreDevice {
         cmd: u32,
         arg: usize,
     ) -> Result<isize> {
+        let _pm = self.resume_for_access(bound(dev.parent())?)?;
         match cmd {
             uapi::DEVICE_GET_INFO => self.ioctl_get_info(arg),
             uapi::DEVICE_GET_IRQ_INFO => {
@@ -911,7 +1033,8 @@ impl VfioPciCoreDevice {
         let Some(open) = Option::as_ref(&*guard) else {
             return vfio::VmFault::SIGBUS;
         };
-        if !open.memory_enabled() {
+        // As C: no access through mappings while in the low power userspace asked for.
+        if !open.memory_enabled() || open.user_low_power.is_some() {
             return vfio::VmFault::SIGBUS;
         }
         let (index, off) = split_offset(fault.pgoff() << PAGE_SHIFT);
@@ -1047,6 +1170,7 @@ impl VfioPciCoreDevice {
         mut access: Access<'_>,
     ) -> Result<usize> {
         let pdev = bound(dev.parent())?;
+        let _pm = self.resume_for_access(pdev)?;
         let (index, pos) = split_offset(offset);
         let write = access.is_write();
         match index {

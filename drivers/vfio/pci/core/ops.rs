@@ -109,7 +109,7 @@ pub trait VfioPciOps: Sized + Send + Sync + 'static {
 
     /// A `VFIO_DEVICE_FEATURE` that the VFIO core does not handle itself.
     fn device_feature(dev: &Registered<Self>, flags: u32, arg: UserPtr, argsz: usize) -> Result {
-        dev.core().device_feature(flags, arg, argsz)
+        dev.core().device_feature(dev, flags, arg, argsz)
     }
 }
 
