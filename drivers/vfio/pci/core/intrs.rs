@@ -376,7 +376,12 @@ impl Irqs {
             }
             // Validated: `start + count` does not overflow.
             let nvec = req.start + req.count;
-            let vectors = with_memory_enabled(pdev, || pci::MsiVectors::enable(pdev, nvec, msix))??;
+            // SAFETY: The vectors live in `self`, part of the core's state of the open device,
+            // which is dropped when the device is closed: the VFIO core closes it before
+            // unregistration returns, which happens while the driver unbinds.
+            let vectors = with_memory_enabled(pdev, || unsafe {
+                pci::MsiVectors::enable(pdev, nvec, msix)
+            })??;
             if vectors.enabled() < nvec {
                 // As C: the number of vectors the function could give.
                 let got = vectors.enabled();
@@ -493,7 +498,11 @@ fn enable_intx(
         }
     };
     let name = CString::try_from_fmt(fmt!("vfio-intx({})", pdev.as_ref().name()))?;
-    pdev.request_intx(intx, mode, name)
+    // SAFETY: The registration lives in the core's state of the open device (shared only with
+    // the INTx unmask eventfd, which lives there too), which is dropped when the device is
+    // closed: the VFIO core closes it before unregistration returns, which happens while the
+    // driver unbinds.
+    unsafe { pdev.request_intx(intx, mode, name) }
 }
 
 /// Sets, clears or signals the one eventfd of the error or request index, as C vfio-pci's
