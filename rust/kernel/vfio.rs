@@ -205,8 +205,8 @@ unsafe impl<T: VirqfdHandler> Send for Virqfd<T> {}
 unsafe impl<T: VirqfdHandler> Sync for Virqfd<T> {}
 
 impl<T: VirqfdHandler> Virqfd<T> {
-    /// Calls `handler` whenever the eventfd `fd` is signalled: `EBADF` if `fd` is not an
-    /// eventfd.
+    /// Calls `handler` whenever the eventfd `fd` is signalled: `EBADF` if `fd` is not open,
+    /// `EINVAL` if it is not an eventfd.
     pub fn new(fd: i32, handler: T) -> impl PinInit<Self, Error> {
         try_pin_init!(&this in Self {
             // Initialized before `virqfd`: it is called as soon as the eventfd is watched.
@@ -234,6 +234,14 @@ impl<T: VirqfdHandler> Virqfd<T> {
     /// Returns the handler.
     pub fn handler(&self) -> &T {
         &self.handler
+    }
+
+    /// Whether the eventfd is still watched: `false` once userspace closed it, after which the
+    /// VFIO core shut the virqfd down.
+    pub fn is_active(&self) -> bool {
+        // SAFETY: `virqfd` is a valid slot (type invariant), which the VFIO core writes under
+        // its lock; a volatile read of the pointer is C's `READ_ONCE()`.
+        !unsafe { ptr::read_volatile(self.virqfd.get()) }.is_null()
     }
 
     extern "C" fn handle_callback(opaque: *mut c_void, _data: *mut c_void) -> c_int {
@@ -1136,24 +1144,32 @@ unsafe impl FromBytes for HotResetHeader {}
 unsafe impl AsBytes for HotResetHeader {}
 
 /// Answers `VFIO_DEVICE_GET_PCI_HOT_RESET_INFO` at the user address `arg`, as C vfio-pci does:
-/// `EINVAL` if `argsz` is below the header; `devices` then gives the flags and the functions
-/// the hot reset would reset, or an error; if they do not fit in `argsz`, only the header is
-/// written, with their number and no flags, and the answer is `ENOSPC`.
+/// `EINVAL` if `argsz` is below the header; `count` then gives the number of functions the hot
+/// reset would reset, or an error; if they do not fit in `argsz`, only the header is written,
+/// with their number and no flags, and the answer is `ENOSPC`; otherwise `devices` gives the
+/// flags and the functions, or an error (`EAGAIN` if there are more than counted).
 pub fn hot_reset_info(
     arg: usize,
+    count: impl FnOnce() -> Result<usize>,
     devices: impl FnOnce() -> Result<(u32, KVec<DependentDevice>)>,
 ) -> Result<isize> {
     let minsz = mem::size_of::<HotResetHeader>();
     let mut hdr: HotResetHeader = read_argsz(arg, minsz)?;
-    let (flags, devices) = devices()?;
-    let len = devices.len() * mem::size_of::<DependentDevice>();
-    hdr.count = u32::try_from(devices.len()).map_err(|_| EINVAL)?;
+    let n = count()?;
     // CAST: `argsz` is a `u32`, which fits in `usize`.
-    if (hdr.argsz as usize) < minsz + len {
+    if (hdr.argsz as usize) < minsz + n * mem::size_of::<DependentDevice>() {
+        hdr.count = u32::try_from(n).map_err(|_| EINVAL)?;
         hdr.flags = 0;
         write_back(arg, &hdr, minsz)?;
         return Err(ENOSPC);
     }
+    let (flags, devices) = devices()?;
+    if devices.len() > n {
+        // The bus changed since the count.
+        return Err(EAGAIN);
+    }
+    let len = devices.len() * mem::size_of::<DependentDevice>();
+    hdr.count = u32::try_from(devices.len()).map_err(|_| EINVAL)?;
     let mut out = UserSlice::new(UserPtr::from_addr(arg + minsz), len).writer();
     for dev in devices.iter() {
         out.write(dev)?;

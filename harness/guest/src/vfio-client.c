@@ -1702,7 +1702,7 @@ static void check_edu_intx_unmask_fd(struct dev *d, int efd)
 	const __u32 unmask_fd = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK;
 	const __u32 intx = VFIO_PCI_INTX_IRQ_INDEX;
 	int ufd = eventfd(0, EFD_NONBLOCK), ufd2 = eventfd(0, EFD_NONBLOCK), none = -1;
-	long ret;
+	long ret, wret;
 
 	ret = set_irqs(d, 0, unmask_fd, intx, 0, 1, &ufd, sizeof(ufd));
 	result(!ret, "edu-intx-unmask-fd-set", "INTx unmask eventfd set (%s)", errname(ret));
@@ -1731,6 +1731,17 @@ static void check_edu_intx_unmask_fd(struct dev *d, int efd)
 	       "unmask eventfd released (%s), signalled, raised: nothing fires", errname(ret));
 	edu_write(d, EDU_IRQ_ACK, 64);
 	set_irqs(d, 0, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK, intx, 0, 1, NULL, 0);
+
+	/* Closed by userspace, the unmask eventfd is let go of: another one can be set. */
+	ret = set_irqs(d, 0, unmask_fd, intx, 0, 1, &ufd2, sizeof(ufd2));
+	close(ufd2);
+	ufd2 = eventfd(0, EFD_NONBLOCK);
+	usleep(100000);
+	wret = set_irqs(d, 0, unmask_fd, intx, 0, 1, &ufd2, sizeof(ufd2));
+	result(!ret && !wret, "edu-intx-unmask-fd-rearm",
+	       "unmask eventfd closed by userspace, then another set (%s, %s)", errname(ret),
+	       errname(wret));
+	set_irqs(d, 0, unmask_fd, intx, 0, 1, &none, sizeof(none));
 out:
 	close(ufd);
 	close(ufd2);

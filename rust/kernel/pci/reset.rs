@@ -34,7 +34,8 @@ impl Device {
         // SAFETY: `self.as_raw()` is a valid `struct pci_dev`, whose `bus` is valid as long as
         // it is.
         let nr = unsafe { bindings::pci_domain_nr((*self.as_raw()).bus) };
-        // CAST: PCI segment numbers are 16 bits wide.
+        // CAST: Truncated to the 16 bits of the PCI segment, as the VFIO uAPI reports it; some
+        // domains (VMD) are wider.
         nr as u16
     }
 
@@ -114,7 +115,8 @@ impl Device<device::Bound> {
 
     /// Calls `f` for every function a hot reset of `scope` resets, this one included, in bus
     /// order, with the bus locked against changes (`pci_walk_bus()`): stops at the first error
-    /// `f` returns, and returns it.
+    /// `f` returns, and returns it. `f` runs with `pci_bus_sem` held for reading: it must not
+    /// add or remove devices, nor reset the bus.
     pub fn for_each_hot_reset_dependent(
         &self,
         scope: HotResetScope,

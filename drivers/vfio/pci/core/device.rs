@@ -144,6 +144,8 @@ struct Open {
     /// Userspace let the function suspend (`VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY`), with the
     /// eventfd to signal when an access wakes it up, if it gave one.
     user_low_power: Option<Option<EventFd>>,
+    /// INTx was masked for that low power, and is unmasked when it ends.
+    low_power_intx_masked: bool,
     vconfig: VConfig,
     /// The memory BARs mapped so far, on first access; shared with the ioeventfds.
     bars: [Option<Arc<pci::DevresBar>>; NUM_BARS],
@@ -236,7 +238,7 @@ pub struct VfioPciCoreDevice {
 
 /// Whether `f` is the function `pdev`.
 fn same_function(f: &pci::Device, pdev: &pci::Device<Bound>) -> bool {
-    f.domain_nr() == pdev.domain_nr() && f.dev_id() == pdev.dev_id()
+    core::ptr::addr_eq(f, pdev)
 }
 
 /// Returns the bound PCI function of a VFIO operation.
@@ -390,6 +392,7 @@ impl VfioPciCoreDevice {
         *open = Some(Open {
             pm: Some(pm),
             user_low_power: None,
+            low_power_intx_masked: false,
             vconfig,
             bars: Default::default(),
             gate,
@@ -642,16 +645,21 @@ impl VfioPciCoreDevice {
         pdev: &pci::Device<device::Core<'_>>,
         nr_virtfn: u16,
     ) -> Result<u16> {
-        let ret = self.sriov.configure(pdev, nr_virtfn, || {
+        self.sriov.configure(pdev, nr_virtfn, |active| {
+            if !active {
+                self.sriov_active.store(false, Relaxed);
+                return;
+            }
             // Against a concurrent power state write from userspace, which holds the lock.
-            let _open = self.open.lock();
+            let mut guard = self.open.lock();
             let _ = pdev.set_power_state(pci::PowerState::D0);
             self.sriov_active.store(true, Relaxed);
-        });
-        if !matches!(ret, Ok(n) if n > 0) {
-            self.sriov_active.store(false, Relaxed);
-        }
-        ret
+            if let Some(open) = Option::as_mut(&mut *guard) {
+                // Out of the D3hot userspace may have asked for: its memory is back.
+                open.low_power = false;
+                open.sync_gate();
+            }
+        })
     }
 
     /// Lets the open function suspend, as `VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY` asks: its
@@ -671,6 +679,9 @@ impl VfioPciCoreDevice {
         dev.zap_mappings();
         open.user_low_power = Some(wakeup);
         open.sync_gate();
+        // As C: a suspended function may read back all ones, which a shared INTx handler would
+        // take for its interrupt.
+        open.low_power_intx_masked = open.irqs.mask_intx_for_low_power();
         self.user_low_power.store(true, Relaxed);
         // The function may suspend once this usage count is given back.
         drop(open.pm.take());
@@ -686,34 +697,33 @@ impl VfioPciCoreDevice {
         open.user_low_power = None;
         self.user_low_power.store(false, Relaxed);
         open.sync_gate();
+        if core::mem::take(&mut open.low_power_intx_masked) {
+            open.irqs.unmask_intx_after_low_power();
+        }
         Ok(())
     }
 
-    /// Resumes the function for an access by userspace (an ioctl, a read or a write of the
-    /// device file) if userspace let it suspend, as C vfio-pci's runtime PM does: if it gave a
-    /// wakeup eventfd, low power ends and the eventfd is signalled; otherwise the function is
-    /// resumed only until the result drops.
-    fn resume_for_access(&self, pdev: &pci::Device<Bound>) -> Result<Option<pci::RuntimePmGet>> {
-        if !self.user_low_power.load(Relaxed) {
-            return Ok(None);
-        }
-        let mut guard = self.open.lock();
-        let Some(open) = Option::as_mut(&mut *guard) else {
-            return Ok(None);
-        };
-        match &open.user_low_power {
-            Some(Some(_)) => {
-                let wakeup = open.user_low_power.take().flatten();
-                open.user_low_power = Some(None);
-                self.low_power_exit(pdev, open)?;
-                if let Some(wakeup) = wakeup {
-                    wakeup.signal();
+    /// Keeps the function resumed for an access by userspace (an ioctl, a read or a write of
+    /// the device file) until the result drops, as C vfio-pci's runtime PM does around them,
+    /// so that it cannot suspend under the access even if userspace lets it meanwhile. If
+    /// userspace let it suspend with a wakeup eventfd, the access also ends low power and
+    /// signals the eventfd, as C's runtime resume does.
+    fn resume_for_access(&self, pdev: &pci::Device<Bound>) -> Result<pci::RuntimePmGet> {
+        let pm = pdev.runtime_resume_get()?;
+        if self.user_low_power.load(Relaxed) {
+            let mut guard = self.open.lock();
+            if let Some(open) = Option::as_mut(&mut *guard) {
+                if let Some(Some(_)) = &open.user_low_power {
+                    let wakeup = open.user_low_power.take().flatten();
+                    open.user_low_power = Some(None);
+                    self.low_power_exit(pdev, open)?;
+                    if let Some(wakeup) = wakeup {
+                        wakeup.signal();
+                    }
                 }
-                Ok(None)
             }
-            Some(None) => Ok(Some(pdev.runtime_resume_get()?)),
-            None => Ok(None),
         }
+        Ok(pm)
     }
 
     /// Handles `VFIO_DEVICE_GET_INFO` for the user structure at `arg`.
@@ -762,8 +772,20 @@ impl VfioPciCoreDevice {
         arg: usize,
     ) -> Result<isize> {
         let pdev = bound(dev.parent())?;
-        vfio::hot_reset_info(arg, || {
-            let scope = pdev.hot_reset_scope().ok_or(ENODEV)?;
+        // As C: the scope, then the count (ENOSPC if it does not fit), then the functions.
+        let scope = core::cell::Cell::new(None);
+        let count = || {
+            let s = pdev.hot_reset_scope().ok_or(ENODEV)?;
+            scope.set(Some(s));
+            let mut n = 0;
+            pdev.for_each_hot_reset_dependent(s, |_| {
+                n += 1;
+                Ok(())
+            })?;
+            Ok(n)
+        };
+        vfio::hot_reset_info(arg, count, || {
+            let scope = scope.get().ok_or(ENODEV)?;
             let cdev = dev.cdev_opened();
             let mut flags = if cdev {
                 uapi::PCI_HOT_RESET_FLAG_DEV_ID | uapi::PCI_HOT_RESET_FLAG_DEV_ID_OWNED
@@ -1170,7 +1192,8 @@ impl VfioPciCoreDevice {
         mut access: Access<'_>,
     ) -> Result<usize> {
         let pdev = bound(dev.parent())?;
-        let _pm = self.resume_for_access(pdev)?;
+        // As C: a function that cannot be resumed is not accessed.
+        let _pm = self.resume_for_access(pdev).map_err(|_| EIO)?;
         let (index, pos) = split_offset(offset);
         let write = access.is_write();
         match index {

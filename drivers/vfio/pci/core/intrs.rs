@@ -93,18 +93,21 @@ impl VirqfdHandler for IntxUnmask {
 }
 
 impl Intx {
-    /// Masks INTx of `reg`'s function: in the function, or by disabling the line.
-    fn mask(reg: &pci::IntxRegistration<Intx>) {
+    /// Masks INTx of `reg`'s function: in the function, or by disabling the line. Returns
+    /// whether it did, INTx not being masked already.
+    fn mask(reg: &pci::IntxRegistration<Intx>) -> bool {
         let this = reg.handler();
         let mut state = this.state.lock();
-        if !state.masked {
-            if this.pci_2_3 {
-                this.pdev.intx(false);
-            } else {
-                reg.disable_nosync();
-            }
-            state.masked = true;
+        if state.masked {
+            return false;
         }
+        if this.pci_2_3 {
+            this.pdev.intx(false);
+        } else {
+            reg.disable_nosync();
+        }
+        state.masked = true;
+        true
     }
 
     /// Unmasks INTx of `reg`'s function, unless userspace set INTx disable in the virtual
@@ -229,6 +232,22 @@ impl Irqs {
         self.req = None;
     }
 
+    /// Masks INTx, if it is on and not masked, for the low power userspace asks for: returns
+    /// whether it did, and then [`Irqs::unmask_intx_after_low_power`] unmasks it.
+    pub(crate) fn mask_intx_for_low_power(&self) -> bool {
+        match &self.enabled {
+            Enabled::Intx(intx) => Intx::mask(&intx.reg),
+            _ => false,
+        }
+    }
+
+    /// Unmasks INTx after low power, as an unmask by userspace would.
+    pub(crate) fn unmask_intx_after_low_power(&self) {
+        if let Enabled::Intx(intx) = &self.enabled {
+            Intx::unmask(&intx.reg);
+        }
+    }
+
     /// Signals the request eventfd, if userspace set one; returns whether it did.
     pub(crate) fn request(&self) -> bool {
         self.req.as_ref().map(EventFd::signal).is_some()
@@ -252,7 +271,9 @@ impl Irqs {
                 match req.data_type() {
                     uapi::IRQ_SET_DATA_EVENTFD => return Err(ENOTTY),
                     uapi::IRQ_SET_DATA_BOOL if req.bool_at(0) != Some(true) => {}
-                    _ => Intx::mask(&intx.reg),
+                    _ => {
+                        Intx::mask(&intx.reg);
+                    }
                 }
                 Ok(0)
             }
@@ -263,10 +284,12 @@ impl Irqs {
                         let fd = req.fd_at(0).ok_or(EINVAL)?;
                         if fd < 0 {
                             intx.unmask = None;
-                        } else if intx.unmask.is_some() {
-                            // As C: one unmask eventfd at a time.
+                        } else if intx.unmask.as_ref().is_some_and(|u| u.is_active()) {
+                            // As C: one unmask eventfd at a time, until userspace closes it.
                             return Err(EBUSY);
                         } else {
+                            // One whose eventfd was closed is gone: replaced.
+                            intx.unmask = None;
                             let handler = IntxUnmask(intx.reg.clone());
                             intx.unmask =
                                 Some(KBox::pin_init(Virqfd::new(fd, handler), GFP_KERNEL)?);

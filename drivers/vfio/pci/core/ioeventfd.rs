@@ -6,7 +6,8 @@
 //! The write is done right in the eventfd's wakeup, behind a [`MemGate`] that is closed before
 //! anything takes the BAR's memory away (memory decoding turned off, D3hot, a reset), as C
 //! vfio-pci's writes are behind its `memory_lock`: a signal while the gate is closed writes
-//! nothing.
+//! nothing. C defers a signal that comes while its lock is held for a reset, and writes once
+//! the reset is over; here such a signal writes nothing either, as while memory is off.
 
 use kernel::{
     io::Io,

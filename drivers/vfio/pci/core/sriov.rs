@@ -198,14 +198,15 @@ impl Sriov {
     }
 
     /// Enables `nr_virtfn` VFs on the PF `pdev`, or disables them for 0, as a write to its
-    /// `sriov_numvfs` attribute asks; `before_enable` runs before VFs are enabled, once the PF
-    /// is resumed. Enabling twice without disabling in between, or on a function that is not a
-    /// PF, is `EINVAL`; disabling always succeeds.
+    /// `sriov_numvfs` attribute asks. `active` is told when VFs are about to be enabled, once
+    /// the PF is resumed (`true`), and when they are gone again or could not be enabled
+    /// (`false`). Enabling twice without disabling in between, or on a function that is not a
+    /// PF, is `EINVAL` (and `active` is not told); disabling always succeeds.
     pub(crate) fn configure(
         &self,
         pdev: &pci::Device<device::Core<'_>>,
         nr_virtfn: u16,
-        before_enable: impl FnOnce(),
+        active: impl Fn(bool),
     ) -> Result<u16> {
         let pf: &pci::Device = pdev;
         let remove = || {
@@ -216,17 +217,19 @@ impl Sriov {
                 pdev.disable_sriov();
             }
             remove();
+            active(false);
             return Ok(0);
         }
         let Role::Pf(token) = &self.role else {
             return Err(EINVAL);
         };
+        // Resumed before the list is locked: VF probes, elsewhere, look the list up.
+        let pm = pdev.runtime_resume_get()?;
         {
             let mut pfs = SRIOV_PFS.lock();
             if pfs.iter().any(|e| ptr::eq(&*e.pf, pf)) {
                 return Err(EINVAL);
             }
-            let pm = pdev.runtime_resume_get()?;
             pfs.push(
                 SriovPf {
                     pf: pf.into(),
@@ -236,9 +239,13 @@ impl Sriov {
                 GFP_KERNEL,
             )?;
         }
-        before_enable();
+        active(true);
         // The VFs are probed before this returns: the list must not be locked.
-        pdev.enable_sriov(nr_virtfn).inspect_err(|_| remove())?;
+        if let Err(e) = pdev.enable_sriov(nr_virtfn) {
+            remove();
+            active(false);
+            return Err(e);
+        }
         Ok(nr_virtfn)
     }
 }
