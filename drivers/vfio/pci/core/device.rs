@@ -191,6 +191,16 @@ impl Open {
         slot.as_ref().ok_or(EINVAL)
     }
 
+    /// Keeps the function resumed until the result drops if userspace let it suspend: for an
+    /// access under the core's lock, which low-power entry takes too (`EIO` if it cannot be
+    /// resumed, as C).
+    fn resume_if_low_power(&self, pdev: &pci::Device<Bound>) -> Result<Option<pci::RuntimePmGet>> {
+        match self.pm {
+            Some(_) => Ok(None),
+            None => pdev.runtime_resume_get().map(Some).map_err(|_| EIO),
+        }
+    }
+
     /// Opens or closes the ioeventfds' gate as [`Open::memory_enabled`] says, once memory is
     /// back or after it went away.
     fn sync_gate(&self) {
@@ -1192,8 +1202,14 @@ impl VfioPciCoreDevice {
         mut access: Access<'_>,
     ) -> Result<usize> {
         let pdev = bound(dev.parent())?;
-        // As C: a function that cannot be resumed is not accessed.
-        let _pm = self.resume_for_access(pdev).map_err(|_| EIO)?;
+        // As C: resumed for the access if userspace let the function suspend (a function that
+        // cannot be resumed is not accessed). Checked again under the lock below, against a
+        // concurrent low-power entry; the common case costs no runtime PM call.
+        let _pm = if self.user_low_power.load(Relaxed) {
+            Some(self.resume_for_access(pdev).map_err(|_| EIO)?)
+        } else {
+            None
+        };
         let (index, pos) = split_offset(offset);
         let write = access.is_write();
         match index {
@@ -1211,6 +1227,7 @@ impl VfioPciCoreDevice {
                 access.bounced(count, |done, buf| {
                     let mut guard = self.open.lock();
                     let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
+                    let _pm = open.resume_if_low_power(pdev)?;
                     let mut effects = config_rw(dev, open, pdev, pos + done, buf, write)?;
                     // As C: a PF with VFs enabled stays in D0.
                     if self.sriov_active.load(Relaxed) {
@@ -1239,6 +1256,7 @@ impl VfioPciCoreDevice {
                 access.bounced(count, |done, buf| {
                     let mut guard = self.open.lock();
                     let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
+                    let _pm = open.resume_if_low_power(pdev)?;
                     // CAST: `done` fits in `u64`.
                     region_rw(open, pdev, index, len, pos + done as u64, buf, write)
                 })
