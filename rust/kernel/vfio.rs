@@ -953,6 +953,11 @@ impl EventFd {
         NonNull::new(ctx).map(|ctx| Self { ctx }).ok_or(EINVAL)
     }
 
+    /// Returns the raw `struct eventfd_ctx`, valid as long as `self` is.
+    pub fn as_raw(&self) -> *mut bindings::eventfd_ctx {
+        self.ctx.as_ptr()
+    }
+
     /// Signals the eventfd, from any context, `eventfd_signal()`.
     pub fn signal(&self) {
         // SAFETY: By the type invariant, `ctx` is a live eventfd.

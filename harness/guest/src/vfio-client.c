@@ -9,6 +9,7 @@
  *   vfio-client hot-reset <bdf> group|cdev  VFIO_DEVICE_GET_PCI_HOT_RESET_INFO and
  *                       VFIO_DEVICE_PCI_HOT_RESET, good and bad requests: "key=value" lines
  *   vfio-client low-power <bdf> group|cdev  the low-power device features: "key=value" lines
+ *   vfio-client msix-one-eventfd <bdf> group|cdev  MSI-X on two vectors that signal one eventfd
  *
  * "group" opens the device through its IOMMU group and a type1 container, "cdev" through
  * /dev/vfio/devices/vfioX bound to an iommufd IOAS.
@@ -2324,6 +2325,27 @@ static int cmd_low_power(struct dev *d)
 	return 0;
 }
 
+/*
+ * MSI-X with two vectors that signal the same eventfd, then off: "key=value" lines. The driver
+ * registers an IRQ bypass producer per vector, keyed by the eventfd, so the second one is
+ * refused (EBUSY), which both drivers log; the vectors work regardless.
+ */
+static int cmd_msix_one_eventfd(struct dev *d)
+{
+	int efd = eventfd(0, EFD_NONBLOCK);
+	int fds[2] = { efd, efd };
+	long ret;
+
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), VFIO_PCI_MSIX_IRQ_INDEX, 0, 2, fds, sizeof(fds));
+	printf("msix=%s\n", errname(ret));
+	ret = set_irqs(d, 0, TRIGGER(NONE), VFIO_PCI_MSIX_IRQ_INDEX, 1, 1, NULL, 0);
+	printf("msix.loopback=%s fired=%s\n", errname(ret), fired(efd, 1000) ? "yes" : "no");
+	ret = set_irqs(d, 0, TRIGGER(NONE), VFIO_PCI_MSIX_IRQ_INDEX, 0, 0, NULL, 0);
+	printf("msix.off=%s\n", errname(ret));
+	close(efd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct dev *d;
@@ -2331,7 +2353,7 @@ int main(int argc, char **argv)
 	if (argc != 4) {
 		fprintf(stderr,
 			"usage: %s info|regions|generic|edu|intx-exclusive|power|hot-reset|"
-			"low-power <bdf> group|cdev\n",
+			"low-power|msix-one-eventfd <bdf> group|cdev\n",
 			argv[0]);
 		return 2;
 	}
@@ -2343,7 +2365,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "info") && strcmp(argv[1], "regions") && strcmp(argv[1], "generic") &&
 	    strcmp(argv[1], "edu") && strcmp(argv[1], "intx-exclusive") &&
 	    strcmp(argv[1], "power") && strcmp(argv[1], "hot-reset") &&
-	    strcmp(argv[1], "low-power")) {
+	    strcmp(argv[1], "low-power") && strcmp(argv[1], "msix-one-eventfd")) {
 		fprintf(stderr, "unknown command %s\n", argv[1]);
 		return 2;
 	}
@@ -2360,6 +2382,8 @@ int main(int argc, char **argv)
 		return cmd_hot_reset(d);
 	if (!strcmp(argv[1], "low-power"))
 		return cmd_low_power(d);
+	if (!strcmp(argv[1], "msix-one-eventfd"))
+		return cmd_msix_one_eventfd(d);
 	check_generic(d);
 	if (!strcmp(argv[1], "edu"))
 		check_edu(d);

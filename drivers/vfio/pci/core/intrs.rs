@@ -10,7 +10,10 @@
 //! Eventfds are signalled with no lock held: userspace may use one eventfd both to be told of
 //! INTx and to unmask it, and the unmask runs inside the signal.
 
-use crate::device::with_memory_enabled;
+use crate::{
+    device::with_memory_enabled,
+    irq_bypass::IrqBypassProducer, //
+};
 use kernel::{
     device::Bound,
     irq::IrqReturn,
@@ -145,8 +148,9 @@ impl Intx {
     }
 }
 
-/// The handler of one MSI or MSI-X vector: it signals the vector's eventfd.
-pub(crate) struct MsiTrigger(EventFd);
+/// The handler of one MSI or MSI-X vector: it signals the vector's eventfd, which it shares with
+/// the vector's IRQ bypass producer.
+pub(crate) struct MsiTrigger(Arc<EventFd>);
 
 impl pci::IrqHandler for MsiTrigger {
     fn handle(&self, _line: &pci::IrqLine) -> IrqReturn {
@@ -170,7 +174,15 @@ enum Enabled {
     None,
     Intx(IntxOn),
     /// MSI or MSI-X, as the vectors say.
-    Msi(pci::MsiVectors<MsiTrigger>),
+    Msi(MsiOn),
+}
+
+/// MSI or MSI-X, enabled by userspace.
+pub(crate) struct MsiOn {
+    /// The IRQ bypass producer of each vector with an eventfd, if it could be registered;
+    /// dropped before the vectors.
+    producers: KVec<Option<Pin<KBox<IrqBypassProducer>>>>,
+    vectors: pci::MsiVectors<MsiTrigger>,
 }
 
 /// The interrupts userspace set up on an open device.
@@ -218,7 +230,7 @@ impl Irqs {
     /// Whether MSI (not MSI-X) is enabled, and log2 of the number of MSI vectors userspace
     /// last enabled, if it ever did: what the virtual MSI capability shows.
     pub(crate) fn msi_state(&self) -> (bool, Option<u16>) {
-        let msi = matches!(&self.enabled, Enabled::Msi(v) if !v.is_msix());
+        let msi = matches!(&self.enabled, Enabled::Msi(m) if !m.vectors.is_msix());
         (msi, self.msi_qmax)
     }
 
@@ -385,7 +397,7 @@ impl Irqs {
         req: &IrqSet,
         msix: bool,
     ) -> Result<isize> {
-        let on = matches!(&self.enabled, Enabled::Msi(v) if v.is_msix() == msix);
+        let on = matches!(&self.enabled, Enabled::Msi(m) if m.vectors.is_msix() == msix);
         if on && req.count == 0 && req.data_type() == uapi::IRQ_SET_DATA_NONE {
             msi_disable(pdev, &mut self.enabled);
             return Ok(0);
@@ -411,7 +423,10 @@ impl Irqs {
                 with_memory_enabled(pdev, || drop(vectors))?;
                 return Ok(isize::try_from(got)?);
             }
-            self.enabled = Enabled::Msi(vectors);
+            self.enabled = Enabled::Msi(MsiOn {
+                producers: KVec::new(),
+                vectors,
+            });
             if !msix {
                 // log2 of `nvec` rounded up to a power of two, `fls(nvec * 2 - 1) - 1`.
                 // CAST: at most 5 for MSI's up to 32 vectors.
@@ -423,7 +438,7 @@ impl Irqs {
             }
             return Ok(0);
         }
-        let Enabled::Msi(vectors) = &self.enabled else {
+        let Enabled::Msi(MsiOn { vectors, .. }) = &self.enabled else {
             return Err(EINVAL);
         };
         if !on {
@@ -443,14 +458,14 @@ impl Irqs {
 
     /// Sets the eventfds of vectors `start..start + count`; on failure, releases those it set.
     fn msi_set_block(&mut self, pdev: &pci::Device<Bound>, req: &IrqSet) -> Result {
-        let Enabled::Msi(vectors) = &mut self.enabled else {
+        let Enabled::Msi(msi) = &mut self.enabled else {
             return Err(EINVAL);
         };
         for (i, vector) in (req.start..req.start + req.count).enumerate() {
             let fd = req.fd_at(i).unwrap_or(-1);
-            if let Err(e) = msi_set_vector(pdev, vectors, vector, fd) {
+            if let Err(e) = msi_set_vector(pdev, msi, vector, fd) {
                 for done in req.start..vector {
-                    let _ = msi_set_vector(pdev, vectors, done, -1);
+                    let _ = msi_set_vector(pdev, msi, done, -1);
                 }
                 return Err(e);
             }
@@ -461,12 +476,13 @@ impl Irqs {
 
 /// Releases the eventfd of MSI or MSI-X vector `vector`, if it has one, then, if `fd` is an
 /// eventfd, has the vector signal it. The vector itself stays allocated until MSI is disabled.
-fn msi_set_vector(
-    pdev: &pci::Device<Bound>,
-    vectors: &mut pci::MsiVectors<MsiTrigger>,
-    vector: u32,
-    fd: i32,
-) -> Result {
+fn msi_set_vector(pdev: &pci::Device<Bound>, msi: &mut MsiOn, vector: u32, fd: i32) -> Result {
+    let MsiOn { producers, vectors } = msi;
+    let slot = usize::try_from(vector)?;
+    // The producer goes before the IRQ it tells about.
+    if let Some(producer) = producers.get_mut(slot) {
+        *producer = None;
+    }
     // Freeing or requesting an MSI-X vector masks or writes its table entry, in a BAR.
     with_memory_enabled(pdev, || vectors.set_handler(vector, None))??;
     if fd < 0 {
@@ -479,8 +495,34 @@ fn msi_set_vector(
         vector,
         pdev.as_ref().name()
     ))?;
-    let trigger = Arc::new(MsiTrigger(EventFd::from_fd(fd)?), GFP_KERNEL)?;
-    with_memory_enabled(pdev, || vectors.set_handler(vector, Some((trigger, name))))?
+    let eventfd = Arc::new(EventFd::from_fd(fd)?, GFP_KERNEL)?;
+    let trigger = Arc::new(MsiTrigger(eventfd.clone()), GFP_KERNEL)?;
+    with_memory_enabled(pdev, || vectors.set_handler(vector, Some((trigger, name))))??;
+    // As C: an IRQ bypass producer for the vector, so that a hypervisor that consumes the
+    // eventfd can post the interrupt to its guest; the vector works without it.
+    let Some(irq) = vectors.handler_irq(vector) else {
+        return Ok(());
+    };
+    // SAFETY: The producer is kept in `producers`, and dropped before the vector's handler is
+    // freed (above, and in `MsiOn`'s field order, for every way MSI is disabled).
+    let producer = KBox::pin_init(unsafe { IrqBypassProducer::new(eventfd, irq) }, GFP_KERNEL);
+    match producer {
+        Ok(producer) => {
+            while producers.len() <= slot {
+                producers.push(None, GFP_KERNEL)?;
+            }
+            producers[slot] = Some(producer);
+        }
+        Err(e) => {
+            dev_info!(
+                pdev,
+                "irq bypass producer (vector {}) registration fails: {:?}\n",
+                vector,
+                e
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Disables MSI or MSI-X: every vector's handler, then the vectors.

@@ -20,6 +20,7 @@ mod config;
 mod device;
 mod intrs;
 mod ioeventfd;
+mod irq_bypass;
 mod ops;
 mod region;
 mod sriov;
