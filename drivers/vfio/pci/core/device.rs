@@ -191,6 +191,26 @@ impl Open {
         slot.as_ref().ok_or(EINVAL)
     }
 
+    /// Resets the function with `reset` for `VFIO_DEVICE_RESET` or a hot reset, as C does:
+    /// userspace mappings are invalidated and ioeventfd writes stopped first, the function is
+    /// brought back to D0 (the reset is tried whether or not that works), and the gate follows
+    /// the memory state again afterwards.
+    fn reset(
+        &mut self,
+        dev: &vfio::Device<impl vfio::Driver>,
+        pdev: &pci::Device<Bound>,
+        reset: impl FnOnce() -> Result,
+    ) -> Result {
+        dev.zap_mappings();
+        self.gate.set(false);
+        if pdev.set_power_state(pci::PowerState::D0).is_ok() {
+            self.low_power = false;
+        }
+        let ret = reset();
+        self.sync_gate();
+        ret
+    }
+
     /// Keeps the function resumed until the result drops if userspace let it suspend: for an
     /// access under the core's lock, which low-power entry takes too (`EIO` if it cannot be
     /// resumed, as C).
@@ -759,15 +779,8 @@ impl VfioPciCoreDevice {
         if !open.reset_works {
             return Err(EINVAL);
         }
-        dev.zap_mappings();
-        open.gate.set(false);
-        // As C, the reset is tried whether or not the function comes back to D0.
-        if pdev.set_power_state(pci::PowerState::D0).is_ok() {
-            open.low_power = false;
-        }
-        let ret = pdev.try_reset_function();
-        open.sync_gate();
-        ret.map(|()| 0)
+        open.reset(dev, pdev, || pdev.try_reset_function())?;
+        Ok(0)
     }
 
     /// Handles `VFIO_DEVICE_GET_PCI_HOT_RESET_INFO`: lists the functions a hot reset of the
@@ -866,15 +879,9 @@ impl VfioPciCoreDevice {
         }
         let mut guard = self.open.lock();
         let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
-        dev.zap_mappings();
-        open.gate.set(false);
-        if pdev.set_power_state(pci::PowerState::D0).is_ok() {
-            open.low_power = false;
-        }
-        let ret = pdev.reset_bus();
-        open.sync_gate();
+        open.reset(dev, pdev, || pdev.reset_bus())?;
         drop(groups);
-        ret.map(|()| 0)
+        Ok(0)
     }
 
     /// Handles `VFIO_DEVICE_IOEVENTFD`, as C vfio-pci does: from now on, each signal of the
