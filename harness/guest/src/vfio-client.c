@@ -2346,9 +2346,25 @@ static int cmd_msix_one_eventfd(struct dev *d)
 	return 0;
 }
 
+/* The commands other than the checks ("generic", "edu"), and what runs them. */
+static const struct {
+	const char *name;
+	int (*run)(struct dev *d);
+} commands[] = {
+	{ "info", cmd_info },
+	{ "regions", cmd_regions },
+	{ "intx-exclusive", cmd_intx_exclusive },
+	{ "power", cmd_power },
+	{ "hot-reset", cmd_hot_reset },
+	{ "low-power", cmd_low_power },
+	{ "msix-one-eventfd", cmd_msix_one_eventfd },
+};
+
 int main(int argc, char **argv)
 {
+	int (*run)(struct dev *d) = NULL;
 	struct dev *d;
+	size_t i;
 
 	if (argc != 4) {
 		fprintf(stderr,
@@ -2362,28 +2378,16 @@ int main(int argc, char **argv)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		die("calloc");
-	if (strcmp(argv[1], "info") && strcmp(argv[1], "regions") && strcmp(argv[1], "generic") &&
-	    strcmp(argv[1], "edu") && strcmp(argv[1], "intx-exclusive") &&
-	    strcmp(argv[1], "power") && strcmp(argv[1], "hot-reset") &&
-	    strcmp(argv[1], "low-power") && strcmp(argv[1], "msix-one-eventfd")) {
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			run = commands[i].run;
+	if (!run && strcmp(argv[1], "generic") && strcmp(argv[1], "edu")) {
 		fprintf(stderr, "unknown command %s\n", argv[1]);
 		return 2;
 	}
 	dev_open(d, argv[2], argv[3]);
-	if (!strcmp(argv[1], "info"))
-		return cmd_info(d);
-	if (!strcmp(argv[1], "regions"))
-		return cmd_regions(d);
-	if (!strcmp(argv[1], "intx-exclusive"))
-		return cmd_intx_exclusive(d);
-	if (!strcmp(argv[1], "power"))
-		return cmd_power(d);
-	if (!strcmp(argv[1], "hot-reset"))
-		return cmd_hot_reset(d);
-	if (!strcmp(argv[1], "low-power"))
-		return cmd_low_power(d);
-	if (!strcmp(argv[1], "msix-one-eventfd"))
-		return cmd_msix_one_eventfd(d);
+	if (run)
+		return run(d);
 	check_generic(d);
 	if (!strcmp(argv[1], "edu"))
 		check_edu(d);
