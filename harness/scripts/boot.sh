@@ -8,7 +8,9 @@
 #                  default full; VFIO_RS_BENCH_ROUNDS=<n> rounds per driver), raw results in $RESULTS
 #   boot.sh shell  an interactive shell in the guest
 # The guest's machine: q35 with a VT-d IOMMU (interrupt remapping on), an igb SR-IOV PF
-# behind a PCIe root port (room for its VFs), QEMU's edu device and pci-testdev.
+# behind a PCIe root port (room for its VFs), QEMU's edu device and pci-testdev, and behind a
+# second root port one device of two functions, an e1000 and a pci-serial, which a bus reset
+# resets together (neither has a reset of its own).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -46,6 +48,9 @@ qemu=(qemu-system-x86_64 -M q35 -accel "tcg${tcg:+,$tcg}" -cpu max -smp 2 -m "${
 	-device intel-iommu,intremap=on
 	-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1,x-speed=5
 	-device igb,bus=rp1
+	-device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2,x-speed=5
+	-device e1000,bus=rp2,addr=0.0,multifunction=on
+	-device pci-serial,bus=rp2,addr=0.1
 	-device edu
 	-device pci-testdev
 	-fsdev local,id=rootfs,path=/,security_model=none,readonly=on,multidevs=remap

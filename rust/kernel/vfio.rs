@@ -47,6 +47,7 @@ use crate::{
     }, //
 };
 use core::{
+    marker::PhantomData,
     mem,
     ops::Deref,
     ptr::{
@@ -445,50 +446,51 @@ impl<T: Driver> Device<T> {
         Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(this)) })
     }
 
+    /// Allocates a VFIO device for `parent`, with the driver data `data`, in the VFIO device set
+    /// `key` (`vfio_assign_device_set()`), which it shares with the other devices allocated with
+    /// the same key, instead of a set of its own: the VFIO core opens and closes the devices of
+    /// a set under one lock, which [`Registered::lock_device_set`] takes too.
+    pub fn new_in_set(
+        parent: &device::Device<device::Bound>,
+        key: DeviceSetKey,
+        data: impl PinInit<T::Data, Error>,
+    ) -> Result<ARef<Self>> {
+        let dev = Self::new(parent, data)?;
+        // SAFETY: `dev` is a valid VFIO device, not registered yet (it is private to this
+        // function), so not in a set yet; the key is not null (it is odd). If this fails,
+        // dropping `dev` frees the device.
+        to_result(unsafe {
+            bindings::vfio_assign_device_set(dev.as_raw(), ptr::without_provenance_mut(key.0))
+        })?;
+        Ok(dev)
+    }
+
     /// Returns the raw `struct vfio_device`.
     pub fn as_raw(&self) -> *mut bindings::vfio_device {
         self.vdev.get()
     }
 
-    /// Whether the device is open through its device file (`/dev/vfio/devices/vfioX`, bound to
-    /// an iommufd) rather than through its group.
+    /// Returns the device without its driver's type, as other devices' drivers may see it.
+    pub fn as_any(&self) -> &AnyDevice {
+        // SAFETY: `self.vdev` is a valid `struct vfio_device`, at offset 0 of `Self`, reference
+        // counted through its `struct device` as `Self` is; `AnyDevice` wraps it transparently.
+        unsafe { &*self.as_raw().cast::<AnyDevice>() }
+    }
+
+    /// Whether the device is open through its device file; see [`AnyDevice::cdev_opened`].
     pub fn cdev_opened(&self) -> bool {
-        // SAFETY: `self.as_raw()` is a valid `struct vfio_device`; the raw accessor reads the
-        // bit without creating a reference to the structure.
-        unsafe { bindings::vfio_device::cdev_opened_raw(self.as_raw()) != 0 }
+        self.as_any().cdev_opened()
     }
 
-    /// Returns the ID of the device in the iommufd its device file is bound to
-    /// (`vfio_iommufd_get_dev_id()`), `None` if it is not bound to one.
-    #[cfg(CONFIG_IOMMUFD)]
+    /// Returns the ID of the device in the iommufd its device file is bound to; see
+    /// [`AnyDevice::iommufd_dev_id`].
     pub fn iommufd_dev_id(&self) -> Option<u32> {
-        // SAFETY: `self.as_raw()` is a valid `struct vfio_device`.
-        let id = unsafe {
-            let ictx = bindings::vfio_iommufd_device_ictx(self.as_raw());
-            if ictx.is_null() {
-                return None;
-            }
-            bindings::vfio_iommufd_get_dev_id(self.as_raw(), ictx)
-        };
-        u32::try_from(id).ok().filter(|&id| id > 0)
+        self.as_any().iommufd_dev_id()
     }
 
-    /// Returns the ID of the device in the iommufd its device file is bound to: `None`
-    /// without iommufd support.
-    #[cfg(not(CONFIG_IOMMUFD))]
-    pub fn iommufd_dev_id(&self) -> Option<u32> {
-        None
-    }
-
-    /// Invalidates every userspace mapping of the device file, as `unmap_mapping_range()` on
-    /// the device's address space: the next access faults, and the fault handler decides again.
+    /// Invalidates every userspace mapping of the device file; see [`AnyDevice::zap_mappings`].
     pub fn zap_mappings(&self) {
-        // SAFETY: `self.as_raw()` is a valid `struct vfio_device`, whose `inode` was set up by
-        // `_vfio_alloc_device()` and lives as long as the device.
-        unsafe {
-            let inode = (*self.as_raw()).inode;
-            bindings::unmap_mapping_range((*inode).i_mapping, 0, 0, 1);
-        }
+        self.as_any().zap_mappings()
     }
 
     extern "C" fn release_callback(vdev: *mut bindings::vfio_device) {
@@ -749,6 +751,149 @@ impl VmFault {
         Self(bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t);
 }
 
+/// The key of a VFIO device set shared by several devices (see [`Device::new_in_set`]).
+///
+/// Keys of sets of Rust drivers are odd, so never equal to a C driver's, which are addresses
+/// of objects: a set never mixes devices of C and Rust drivers, so that a C driver only finds
+/// its own `struct vfio_device` subclasses in its sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceSetKey(usize);
+
+impl DeviceSetKey {
+    /// Returns the key of the set of the devices that share `id`, the address of an object
+    /// (aligned to at least two bytes) that identifies them, such as the PCI slot or bus they
+    /// are reset with.
+    pub fn new(id: usize) -> Self {
+        Self(id | 1)
+    }
+}
+
+/// The lock of a VFIO device set, held (see [`Registered::lock_device_set`]).
+pub struct DeviceSetGuard<'a> {
+    lock: *mut bindings::mutex,
+    _dev: PhantomData<&'a ()>,
+}
+
+impl Drop for DeviceSetGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: The guard holds the lock, taken in `Registered::lock_device_set`; the set
+        // outlives the borrow of the device it was taken for.
+        unsafe { bindings::mutex_unlock(self.lock) };
+    }
+}
+
+/// A VFIO device of any driver, `struct vfio_device`, as another device's driver sees it: for
+/// what the C core tells of any device (how it is open, which iommufd it is bound to), and to
+/// invalidate its mappings.
+///
+/// Reference counted through its `struct device`, which keeps the structure, not the
+/// registration, alive.
+///
+/// # Invariants
+///
+/// The wrapped `struct vfio_device` was allocated by `_vfio_alloc_device()` and is referenced.
+#[repr(transparent)]
+pub struct AnyDevice(Opaque<bindings::vfio_device>);
+
+/// How a VFIO device relates to the iommufd that another device is bound to, as a PCI hot
+/// reset decides ownership (`vfio_iommufd_get_dev_id()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IommufdOwnership {
+    /// The device is bound to it, with this device ID.
+    Bound(u32),
+    /// The device is not bound to it, but a device of its IOMMU group is, so the device cannot
+    /// be bound to another one.
+    GroupBound,
+    /// Neither: another user may own the device.
+    NotOwned,
+}
+
+impl AnyDevice {
+    /// Returns the raw `struct vfio_device`.
+    pub fn as_raw(&self) -> *mut bindings::vfio_device {
+        self.0.get()
+    }
+
+    /// Whether the device is open through its device file (`/dev/vfio/devices/vfioX`, bound to
+    /// an iommufd) rather than through its group.
+    pub fn cdev_opened(&self) -> bool {
+        // SAFETY: `self.as_raw()` is a valid `struct vfio_device`; the raw accessor reads the
+        // bit without creating a reference to the structure.
+        unsafe { bindings::vfio_device::cdev_opened_raw(self.as_raw()) != 0 }
+    }
+
+    /// Returns the ID of the device in the iommufd its device file is bound to
+    /// (`vfio_iommufd_get_dev_id()`), `None` if it is not bound to one.
+    pub fn iommufd_dev_id(&self) -> Option<u32> {
+        match self.iommufd_ownership(self) {
+            IommufdOwnership::Bound(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Returns how the device relates to the iommufd that `other`'s device file is bound to:
+    /// [`IommufdOwnership::NotOwned`] if `other` is bound to none.
+    #[cfg(CONFIG_IOMMUFD)]
+    pub fn iommufd_ownership(&self, other: &AnyDevice) -> IommufdOwnership {
+        // SAFETY: `other.as_raw()` and `self.as_raw()` are valid `struct vfio_device`s, and
+        // `ictx` a valid iommufd context while `other` is bound to it, which the VFIO core
+        // keeps so while the caller has `other` open.
+        let id = unsafe {
+            let ictx = bindings::vfio_iommufd_device_ictx(other.as_raw());
+            if ictx.is_null() {
+                return IommufdOwnership::NotOwned;
+            }
+            bindings::vfio_iommufd_get_dev_id(self.as_raw(), ictx)
+        };
+        match u32::try_from(id) {
+            Ok(id) if id > 0 => IommufdOwnership::Bound(id),
+            _ if id == ENOENT.to_errno() => IommufdOwnership::GroupBound,
+            _ => IommufdOwnership::NotOwned,
+        }
+    }
+
+    /// Returns how the device relates to the iommufd that `other`'s device file is bound to:
+    /// without iommufd support, never bound.
+    #[cfg(not(CONFIG_IOMMUFD))]
+    pub fn iommufd_ownership(&self, _other: &AnyDevice) -> IommufdOwnership {
+        IommufdOwnership::NotOwned
+    }
+
+    /// Invalidates every userspace mapping of the device file, as `unmap_mapping_range()` on
+    /// the device's address space: the next access faults, and the fault handler decides again.
+    pub fn zap_mappings(&self) {
+        // SAFETY: `self.as_raw()` is a valid `struct vfio_device`, whose `inode` was set up by
+        // `_vfio_alloc_device()` and lives as long as the device.
+        unsafe {
+            let inode = (*self.as_raw()).inode;
+            bindings::unmap_mapping_range((*inode).i_mapping, 0, 0, 1);
+        }
+    }
+}
+
+// SAFETY: Instances of `AnyDevice` are always reference counted, through the embedded
+// `struct device`.
+unsafe impl AlwaysRefCounted for AnyDevice {
+    fn inc_ref(&self) {
+        // SAFETY: The existence of a shared reference guarantees a non-zero refcount.
+        unsafe { bindings::get_device(&raw mut (*self.as_raw()).device) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The safety requirements guarantee that the refcount is non-zero.
+        unsafe {
+            bindings::put_device(&raw mut (*obj.cast::<bindings::vfio_device>().as_ptr()).device)
+        };
+    }
+}
+
+// SAFETY: The VFIO core's state is protected by its own locks; every method takes `&self` and
+// may be called from any thread, and the last reference may be dropped on any thread.
+unsafe impl Send for AnyDevice {}
+
+// SAFETY: See `Send`.
+unsafe impl Sync for AnyDevice {}
+
 /// A [`Device`] while it is registered with the VFIO core, as the [`Driver`] operations see it.
 ///
 /// # Invariants
@@ -769,6 +914,20 @@ impl<T: Driver> Registered<T> {
         // `Self` wraps transparently; by the safety requirements it points to a live,
         // registered device.
         unsafe { &*vdev.cast::<Self>() }
+    }
+
+    /// Locks the device's VFIO device set, as the VFIO core does while it opens or closes any
+    /// device of the set: until the guard drops, no device of the set is opened or closed.
+    pub fn lock_device_set(&self) -> DeviceSetGuard<'_> {
+        // SAFETY: `self.0.as_raw()` is a valid, registered `struct vfio_device`; registration
+        // gave it a set, which lives as long as the device.
+        let lock = unsafe { &raw mut (*(*self.0.as_raw()).dev_set).lock };
+        // SAFETY: `lock` is the set's initialized mutex; it is unlocked when the guard drops.
+        unsafe { bindings::mutex_lock(lock) };
+        DeviceSetGuard {
+            lock,
+            _dev: PhantomData,
+        }
     }
 
     /// Returns the parent device, bound for the duration of the operation.
@@ -1244,7 +1403,7 @@ pub struct GroupFile(ARef<crate::fs::LocalFile>);
 
 impl GroupFile {
     /// Whether `dev` is in the group of this file, `vfio_file_has_dev()`.
-    pub fn has_device<T: Driver>(&self, dev: &Device<T>) -> bool {
+    pub fn has_device(&self, dev: &AnyDevice) -> bool {
         // SAFETY: The file is a VFIO group file, referenced; `dev.as_raw()` is a valid
         // `struct vfio_device`.
         unsafe { bindings::vfio_file_has_dev(self.0.as_ptr(), dev.as_raw()) }

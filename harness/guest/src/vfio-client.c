@@ -8,6 +8,10 @@
  *   vfio-client edu     <bdf> group|cdev  the generic checks, then QEMU's edu device (1234:11e8)
  *   vfio-client hot-reset <bdf> group|cdev  VFIO_DEVICE_GET_PCI_HOT_RESET_INFO and
  *                       VFIO_DEVICE_PCI_HOT_RESET, good and bad requests: "key=value" lines
+ *   vfio-client hot-reset-vf <pf-bdf> group|cdev  a hot reset of an igb PF and its first VF,
+ *                       refused until the VF is open beside the PF: "key=value" lines
+ *   vfio-client e1000-reg <bdf> group|cdev  an e1000 register that only a reset clears: at
+ *                       open, then written: whether a reset cleared it since the last run
  *   vfio-client low-power <bdf> group|cdev  the low-power device features: "key=value" lines
  *   vfio-client msix-one-eventfd <bdf> group|cdev  MSI-X on two vectors that signal one eventfd
  *
@@ -73,6 +77,10 @@ static int failures;
 static long page_size;
 /* The group file of a device opened through its group, -1 otherwise. */
 static int group_fd = -1;
+/* The container of a device opened through its group; the iommufd and IOAS of one opened
+ * through its cdev: -1 otherwise. Another function can be opened into the same ones. */
+static int container_fd = -1, iommufd_fd = -1;
+static __u32 ioas_id;
 
 static void result(bool ok, const char *name, const char *fmt, ...)
 {
@@ -204,6 +212,7 @@ static int open_group(const char *bdf)
 		die("VFIO_GROUP_SET_CONTAINER");
 	if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
 		die("VFIO_SET_IOMMU");
+	container_fd = container;
 	dfd = ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, bdf);
 	if (dfd < 0)
 		die("VFIO_GROUP_GET_DEVICE_FD");
@@ -245,6 +254,8 @@ static int open_cdev(const char *bdf)
 	attach.pt_id = alloc.out_ioas_id;
 	if (ioctl(dfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
 		die("VFIO_DEVICE_ATTACH_IOMMUFD_PT");
+	iommufd_fd = iommufd;
+	ioas_id = alloc.out_ioas_id;
 	return dfd;
 }
 
@@ -2162,6 +2173,19 @@ static int cmd_power(struct dev *d)
 	return ret || !status[0] || !state[0] ? 1 : 0;
 }
 
+/* VFIO_DEVICE_FEATURE with these flags and payload: 0 or -errno. */
+static int feature(struct dev *d, __u32 flags, const void *data, __u32 len, __u32 argsz)
+{
+	__u64 buf[4] = { 0 };
+	struct vfio_device_feature *f = (void *)buf;
+
+	f->argsz = argsz ? argsz : sizeof(*f) + len;
+	f->flags = flags;
+	if (len)
+		memcpy(f->data, data, len);
+	return ioctl(d->fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0;
+}
+
 /* VFIO_DEVICE_PCI_HOT_RESET with these flags, argsz and group fds: 0 or -errno. */
 static int hot_reset(struct dev *d, __u32 flags, __u32 argsz, const int *fds, __u32 count)
 {
@@ -2246,18 +2270,182 @@ static int cmd_hot_reset(struct dev *d)
 	return 0;
 }
 
-/* VFIO_DEVICE_FEATURE with these flags and payload: 0 or -errno. */
-static int feature(struct dev *d, __u32 flags, const void *data, __u32 len, __u32 argsz)
-{
-	__u64 buf[4] = { 0 };
-	struct vfio_device_feature *f = (void *)buf;
+/* The VF token the hot-reset-vf command sets on the PF and opens its VF with. */
+static const __u8 vf_token[16] = { 0x5a, 0x38, 0xb5, 0xcc, 0x01, 0x02, 0x43, 0x04,
+				   0x85, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c };
 
-	f->argsz = argsz ? argsz : sizeof(*f) + len;
-	f->flags = flags;
-	if (len)
-		memcpy(f->data, data, len);
-	return ioctl(d->fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0;
+/*
+ * Opens function bdf, a VF of the open PF, beside it: through its group, put in the PF's
+ * container ("<bdf> vf_token=<uuid>"), its group file in *gfd; or through its cdev, bound with
+ * the token to the PF's iommufd and attached to its IOAS. Returns the device fd, or -errno.
+ */
+static int open_vf_beside(const char *bdf, int *gfd)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind),
+		.flags = VFIO_DEVICE_BIND_FLAG_TOKEN,
+		.token_uuid_ptr = (__u64)(unsigned long)vf_token,
+	};
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+	char group[64], path[PATH_MAX], name[NAME_MAX + 1], uuid[40];
+	struct dirent *de;
+	int fd;
+	DIR *dir;
+
+	*gfd = -1;
+	if (container_fd >= 0) {
+		if (sysfs_link_name(bdf, "iommu_group", group, sizeof(group)))
+			return -ENOENT;
+		snprintf(path, sizeof(path), "/dev/vfio/%s", group);
+		*gfd = open(path, O_RDWR);
+		if (*gfd < 0)
+			return -errno;
+		if (ioctl(*gfd, VFIO_GROUP_SET_CONTAINER, &container_fd))
+			return -errno;
+		snprintf(uuid, sizeof(uuid),
+			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 vf_token[0], vf_token[1], vf_token[2], vf_token[3], vf_token[4],
+			 vf_token[5], vf_token[6], vf_token[7], vf_token[8], vf_token[9],
+			 vf_token[10], vf_token[11], vf_token[12], vf_token[13], vf_token[14],
+			 vf_token[15]);
+		snprintf(path, sizeof(path), "%s vf_token=%s", bdf, uuid);
+		fd = ioctl(*gfd, VFIO_GROUP_GET_DEVICE_FD, path);
+		return fd < 0 ? -errno : fd;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	dir = opendir(path);
+	if (!dir)
+		return -ENOENT;
+	name[0] = '\0';
+	while ((de = readdir(dir)))
+		if (!strncmp(de->d_name, "vfio", 4))
+			snprintf(name, sizeof(name), "%s", de->d_name);
+	closedir(dir);
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", name);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	bind.iommufd = iommufd_fd;
+	attach.pt_id = ioas_id;
+	if (ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) ||
+	    ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
 }
+
+/* The hot reset info in one line: the count, the flags and "bus:slot.fn=id" per function. */
+static void print_hot_reset_info(struct dev *d, const char *key)
+{
+	__u64 buf[64] = { 0 };
+	struct vfio_pci_hot_reset_info *info = (void *)buf;
+	int ret;
+	__u32 i;
+
+	info->argsz = sizeof(buf);
+	ret = ioctl(d->fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info) ? -errno : 0;
+	printf("%s=%s count=%u flags=%#x", key, errname(ret), ret ? 0 : info->count,
+	       ret ? 0 : info->flags);
+	for (i = 0; !ret && i < info->count; i++)
+		printf(" %02x:%02x.%x=%d", info->devices[i].bus, info->devices[i].devfn >> 3,
+		       info->devices[i].devfn & 7, (int)info->devices[i].devid);
+	putchar('\n');
+}
+
+/*
+ * A hot reset of a PF and its first VF, both on the PF's bus, so in one VFIO device set: with
+ * the PF open (d) and its VF token set, the reset is refused while the caller does not own the
+ * VF (its group not given; not bound to the caller's iommufd), and done once the VF is open
+ * beside the PF (its group file given too; bound to the same iommufd). Afterwards both
+ * functions answer, and the VF still reads through its BAR 0. "key=value" lines.
+ */
+static int cmd_hot_reset_vf(struct dev *d)
+{
+	char vf[64];
+	struct dev *v;
+	int fds[2], vgfd, ret;
+	__u32 val;
+
+	if (sysfs_link_name(d->bdf, "virtfn0", vf, sizeof(vf))) {
+		printf("vf=none\n");
+		return 1;
+	}
+	ret = feature(d, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN, vf_token,
+		      sizeof(vf_token), 0);
+	printf("token=%s\n", errname(ret));
+	print_hot_reset_info(d, "info.vf_closed");
+	fds[0] = group_fd;
+	if (group_fd >= 0)
+		ret = hot_reset(d, 0, 0, fds, 1);
+	else
+		ret = hot_reset(d, 0, 0, NULL, 0);
+	printf("reset.vf_not_owned=%s\n", errname(ret));
+
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		die("calloc");
+	v->bdf = vf;
+	v->fd = open_vf_beside(vf, &vgfd);
+	printf("vf.open=%s\n", errname(v->fd < 0 ? v->fd : 0));
+	if (v->fd < 0)
+		return 1;
+	d->region_ret[CFG] = region_info(d->fd, CFG, &d->region[CFG]);
+	v->region_ret[CFG] = region_info(v->fd, CFG, &v->region[CFG]);
+	v->region_ret[0] = region_info(v->fd, 0, &v->region[0]);
+	print_hot_reset_info(d, "info.vf_open");
+	print_hot_reset_info(v, "info.from_vf");
+	fds[1] = vgfd;
+	if (group_fd >= 0) {
+		printf("reset.pf_group_only=%s\n", errname(hot_reset(d, 0, 0, fds, 1)));
+		ret = hot_reset(d, 0, 0, fds, 2);
+	} else {
+		ret = hot_reset(d, 0, 0, NULL, 0);
+	}
+	printf("reset=%s\n", errname(ret));
+	if (group_fd >= 0)
+		ret = hot_reset(v, 0, 0, fds, 2);
+	else
+		ret = hot_reset(v, 0, 0, NULL, 0);
+	printf("reset.from_vf=%s\n", errname(ret));
+	val = 0;
+	ret = cfg_read(d, PCI_VENDOR_ID, 2, &val);
+	printf("after.pf.vendor=%s %#06x\n", got(ret), val);
+	val = 0;
+	ret = cfg_read(v, PCI_VENDOR_ID, 2, &val);
+	printf("after.vf.vendor=%s %#06x\n", got(ret), val);
+	val = 0;
+	ret = region_rw(v, false, VFIO_PCI_BAR0_REGION_INDEX, 0, &val, 4);
+	printf("after.vf.bar0=%s\n", got(ret));
+	close(v->fd);
+	free(v);
+	return 0;
+}
+
+/*
+ * QEMU's e1000 (8086:100e) register RDBAL, in memory BAR 0, which only a reset of the function
+ * clears: what it holds at open, then a pattern written and read back. Run twice, the second
+ * run shows whether the function was reset in between, as when the first run's close reset it.
+ */
+static int cmd_e1000_reg(struct dev *d)
+{
+	const __u64 pos = 0x2800;
+	__u32 val = 0;
+	long ret;
+
+	ret = region_rw(d, false, VFIO_PCI_BAR0_REGION_INDEX, pos, &val, 4);
+	printf("reg.at_open=%s 0x%08x\n", got(ret), val);
+	val = 0x12345670;
+	ret = region_rw(d, true, VFIO_PCI_BAR0_REGION_INDEX, pos, &val, 4);
+	printf("reg.write=%s\n", got(ret));
+	val = 0;
+	ret = region_rw(d, false, VFIO_PCI_BAR0_REGION_INDEX, pos, &val, 4);
+	printf("reg.read=%s 0x%08x\n", got(ret), val);
+	return 0;
+}
+
 
 /* The function's runtime PM status once it is <want> or after ms: what it is then. */
 static const char *runtime_status(struct dev *d, const char *want, int ms)
@@ -2356,6 +2544,8 @@ static const struct {
 	{ "intx-exclusive", cmd_intx_exclusive },
 	{ "power", cmd_power },
 	{ "hot-reset", cmd_hot_reset },
+	{ "hot-reset-vf", cmd_hot_reset_vf },
+	{ "e1000-reg", cmd_e1000_reg },
 	{ "low-power", cmd_low_power },
 	{ "msix-one-eventfd", cmd_msix_one_eventfd },
 };
@@ -2369,7 +2559,7 @@ int main(int argc, char **argv)
 	if (argc != 4) {
 		fprintf(stderr,
 			"usage: %s info|regions|generic|edu|intx-exclusive|power|hot-reset|"
-			"low-power|msix-one-eventfd <bdf> group|cdev\n",
+			"hot-reset-vf|e1000-reg|low-power|msix-one-eventfd <bdf> group|cdev\n",
 			argv[0]);
 		return 2;
 	}

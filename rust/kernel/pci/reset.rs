@@ -28,7 +28,27 @@ pub enum HotResetScope {
     Bus,
 }
 
+/// The slot or bus whose hot reset resets a function, as an identity: functions with equal
+/// targets are reset together (see [`Device::hot_reset_target`]). Compared only, never used to
+/// reach the slot or bus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HotResetTarget(usize);
+
+impl HotResetTarget {
+    /// Returns the address of the slot or bus, as a number: an identity, for keys.
+    pub fn id(&self) -> usize {
+        self.0
+    }
+}
+
 impl Device {
+    /// Whether the function is on a root bus, which no bridge above it can reset.
+    pub fn on_root_bus(&self) -> bool {
+        // SAFETY: `self.as_raw()` is a valid `struct pci_dev`, whose `bus` is valid as long as
+        // it is; a root bus has no parent (`pci_is_root_bus()`).
+        unsafe { (*(*self.as_raw()).bus).parent.is_null() }
+    }
+
     /// Returns the PCI segment (domain) of the function, `pci_domain_nr()`.
     pub fn domain_nr(&self) -> u16 {
         // SAFETY: `self.as_raw()` is a valid `struct pci_dev`, whose `bus` is valid as long as
@@ -110,6 +130,21 @@ impl Device<device::Bound> {
             } else {
                 None
             }
+        }
+    }
+
+    /// Returns the slot whose reset resets the function if the slot can be reset, else its
+    /// bus, whether or not the bus can be reset: the functions that share a target share their
+    /// hot reset, as C VFIO groups them into device sets.
+    pub fn hot_reset_target(&self) -> HotResetTarget {
+        // SAFETY: `self.as_raw()` is a valid `struct pci_dev`; its `slot` may be null, which
+        // `pci_probe_reset_slot()` refuses.
+        let (slot, bus) = unsafe { ((*self.as_raw()).slot, (*self.as_raw()).bus) };
+        // SAFETY: `slot` is null or a valid slot of the function.
+        if unsafe { bindings::pci_probe_reset_slot(slot) } == 0 {
+            HotResetTarget(slot.addr())
+        } else {
+            HotResetTarget(bus.addr())
         }
     }
 

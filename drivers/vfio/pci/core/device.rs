@@ -31,6 +31,7 @@ use kernel::{
         self,
         uapi,
         EventFd,
+        IommufdOwnership,
         Uuid, //
     }, //
 };
@@ -44,6 +45,7 @@ use crate::{
         VConfig,
         NUM_BARS, //
     },
+    devset,
     intrs::Irqs,
     ioeventfd::{
         IoEventFd,
@@ -136,8 +138,12 @@ struct MsixTable {
     end: u64,
 }
 
+/// What the core holds while the device is open, if it is: shared with the device set, whose
+/// hot reset takes every member's.
+pub(crate) type OpenState = Mutex<Option<Open>>;
+
 /// What the core holds while the device is open.
-struct Open {
+pub(crate) struct Open {
     /// Keeps the function resumed (out of idle D3hot) while it is open, unless userspace let
     /// it suspend.
     pm: Option<pci::RuntimePmGet>,
@@ -191,24 +197,16 @@ impl Open {
         slot.as_ref().ok_or(EINVAL)
     }
 
-    /// Resets the function with `reset` for `VFIO_DEVICE_RESET` or a hot reset, as C does:
-    /// userspace mappings are invalidated and ioeventfd writes stopped first, the function is
-    /// brought back to D0 (the reset is tried whether or not that works), and the gate follows
-    /// the memory state again afterwards.
-    fn reset(
-        &mut self,
-        dev: &vfio::Device<impl vfio::Driver>,
-        pdev: &pci::Device<Bound>,
-        reset: impl FnOnce() -> Result,
-    ) -> Result {
-        dev.zap_mappings();
+    /// Stops userspace's accesses to the function's memory, for a reset, as C does: its
+    /// mappings invalidated (they fault again afterwards), ioeventfd writes stopped, and the
+    /// function brought back to D0 if userspace put it in D3hot (a reset would do that behind
+    /// the core's back). [`Open::sync_gate`] lets the ioeventfds write again afterwards.
+    fn quiesce(&mut self, vdev: &vfio::AnyDevice, pdev: &pci::Device<Bound>) {
+        vdev.zap_mappings();
         self.gate.set(false);
         if pdev.set_power_state(pci::PowerState::D0).is_ok() {
             self.low_power = false;
         }
-        let ret = reset();
-        self.sync_gate();
-        ret
     }
 
     /// Keeps the function resumed until the result drops if userspace let it suspend: for an
@@ -252,8 +250,7 @@ pub struct CoreParams {
 pub struct VfioPciCoreDevice {
     pdev: ARef<pci::Device>,
     params: CoreParams,
-    #[pin]
-    open: Mutex<Option<Open>>,
+    open: Arc<OpenState>,
     /// log2 of the number of MSI vectors userspace last enabled, kept from one open to the
     /// next as C vfio-pci keeps `msi_qmax`.
     msi_qmax: Atomic<u32>,
@@ -264,11 +261,6 @@ pub struct VfioPciCoreDevice {
     /// VFs are enabled on the function (a PF): it stays in D0, whatever userspace writes to its
     /// PM capability.
     sriov_active: Atomic<bool>,
-}
-
-/// Whether `f` is the function `pdev`.
-fn same_function(f: &pci::Device, pdev: &pci::Device<Bound>) -> bool {
-    core::ptr::addr_eq(f, pdev)
 }
 
 /// Returns the bound PCI function of a VFIO operation.
@@ -285,7 +277,7 @@ impl VfioPciCoreDevice {
         let pdev: ARef<pci::Device> = pdev.into();
         try_pin_init!(Self {
             params,
-            open <- kernel::new_mutex!(None),
+            open: Arc::pin_init(kernel::new_mutex!(None), GFP_KERNEL)?,
             msi_qmax: Atomic::new(0),
             user_low_power: Atomic::new(false),
             sriov: Sriov::new(&pdev)?,
@@ -350,6 +342,11 @@ impl VfioPciCoreDevice {
             .push(DevRegionEntry { info, ops }, GFP_KERNEL)?;
         // CAST: bounded by `MAX_DEV_REGIONS`.
         Ok(uapi::PCI_NUM_REGIONS + open.regions.len() as u32 - 1)
+    }
+
+    /// What the core holds while the device is open, for the device set.
+    pub(crate) fn open_state(&self) -> &Arc<OpenState> {
+        &self.open
     }
 
     /// Whether the function is an SR-IOV PF.
@@ -440,11 +437,20 @@ impl VfioPciCoreDevice {
     }
 
     /// Disables the function again when the last file of the device is closed: back to D0,
-    /// bus mastering off, the state of open restored, reset if it can be, disabled.
+    /// bus mastering off, the state of open restored, reset if it can be, disabled. As C
+    /// vfio-pci, a function that could not be reset is reset with its bus or slot once no
+    /// device of its set is open, if every function that resets is in the set.
     pub fn close_device(&self, parent: &device::Device<Bound>) {
         let Ok(pdev) = bound(parent) else {
             return;
         };
+        // Collected before the sets are locked: the walk holds the PCI bus lock.
+        let affected = pdev
+            .hot_reset_scope()
+            .and_then(|scope| Self::hot_reset_affected(pdev, scope).ok());
+        // Under the lock of the VFIO device set, held by the VFIO core: no device of the set is
+        // opened meanwhile.
+        let mut sets = devset::lock();
         let Some(open) = self.open.lock().take() else {
             return;
         };
@@ -456,12 +462,27 @@ impl VfioPciCoreDevice {
             None
         };
         self.sriov.vf_user(false);
+        // Dropped last, on every way out: the function may go back to idle D3hot.
+        let (_pm, reset_done) = Self::disable(parent, pdev, open);
+        sets.set_needs_reset(pdev, !reset_done);
+        if let Some(affected) = affected {
+            Self::try_reset_set(&mut sets, pdev, &affected);
+        }
+    }
+
+    /// Gives the function back at close, as C vfio-pci's `vfio_pci_core_disable()`: returns
+    /// the runtime PM usage count of open, to drop once done, and whether the function was
+    /// reset.
+    fn disable(
+        parent: &device::Device<Bound>,
+        pdev: &pci::Device<Bound>,
+        open: Open,
+    ) -> (Option<pci::RuntimePmGet>, bool) {
         // Nothing can be done about failures here: the device is being given back.
         let _ = pdev.set_power_state(pci::PowerState::D0);
         pdev.clear_master();
         let Open {
-            // Dropped last, on every way out: the function may go back to idle D3hot.
-            pm: _pm,
+            pm,
             vconfig,
             bars,
             saved,
@@ -494,7 +515,7 @@ impl VfioPciCoreDevice {
         let reloaded = reload("of open");
         if !reloaded && !reset_works {
             pdev.disable_device();
-            return;
+            return (pm, false);
         }
         if !reloaded {
             pdev.save_state();
@@ -505,15 +526,66 @@ impl VfioPciCoreDevice {
             2,
             bindings::PCI_COMMAND_INTX_DISABLE,
         );
+        let mut reset_done = false;
         if reset_works {
             // Even a failed reset may have saved over the state of open.
-            let _ = pdev.try_reset_function();
+            reset_done = pdev.try_reset_function().is_ok();
             if reloaded {
                 reload("after reset");
             }
         }
         pdev.restore_state();
         pdev.disable_device();
+        (pm, reset_done)
+    }
+
+    /// Resets the slot or bus of `pdev`, which was just closed, as C vfio-pci's
+    /// `vfio_pci_dev_set_try_reset()`: if no device of its set is open, one of them was closed
+    /// without being reset, and the reset resets the set's functions (`affected`) only.
+    fn try_reset_set(
+        sets: &mut devset::Sets,
+        pdev: &pci::Device<Bound>,
+        affected: &[ARef<pci::Device>],
+    ) {
+        if !sets.set_needs_reset_any(pdev) {
+            return;
+        }
+        let Ok(set) = sets.resettable_set(pdev, affected) else {
+            return;
+        };
+        let mut pm = KVec::new();
+        if set.iter().any(|m| Option::is_some(&*m.state.lock())) {
+            return;
+        }
+        // Functions in idle D3hot are resumed for the reset, as C does.
+        for m in &set {
+            let Ok(p) = m.pdev() else { return };
+            match p.runtime_resume_get() {
+                Ok(g) => {
+                    if pm.push(g, GFP_KERNEL).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+        drop(set);
+        if pdev.reset_bus().is_ok() {
+            sets.set_was_reset(pdev);
+        }
+    }
+
+    /// The functions that a hot reset of `pdev` through `scope` resets, `pdev` included.
+    fn hot_reset_affected(
+        pdev: &pci::Device<Bound>,
+        scope: pci::HotResetScope,
+    ) -> Result<KVec<ARef<pci::Device>>> {
+        let mut affected = KVec::new();
+        pdev.for_each_hot_reset_dependent(scope, |f| {
+            affected.push(f.into(), GFP_KERNEL)?;
+            Ok(())
+        })?;
+        Ok(affected)
     }
 
     /// What the config-space emulation needs to know of the function.
@@ -779,16 +851,18 @@ impl VfioPciCoreDevice {
         if !open.reset_works {
             return Err(EINVAL);
         }
-        open.reset(dev, pdev, || pdev.try_reset_function())?;
-        Ok(0)
+        open.quiesce(dev.as_any(), pdev);
+        let ret = pdev.try_reset_function();
+        open.sync_gate();
+        ret.map(|()| 0)
     }
 
     /// Handles `VFIO_DEVICE_GET_PCI_HOT_RESET_INFO`: lists the functions a hot reset of the
     /// device's slot or bus resets, with their IOMMU group for a device opened through its
     /// group, or, for one opened through its device file, their iommufd device ID, as C
     /// vfio-pci does (`ENODEV` if neither the slot nor the bus can be reset, `EPERM` for a
-    /// function without an IOMMU group). The device is alone in its VFIO device set: every
-    /// other function is reported as not owned.
+    /// function without an IOMMU group). A function outside the device's set, or bound to
+    /// another iommufd, is not owned.
     pub fn ioctl_hot_reset_info(
         &self,
         dev: &vfio::Registered<impl vfio::Driver>,
@@ -809,21 +883,31 @@ impl VfioPciCoreDevice {
         };
         vfio::hot_reset_info(arg, count, || {
             let scope = scope.get().ok_or(ENODEV)?;
+            // Against the devices' binding to an iommufd, done when they are opened or closed.
+            let _set = dev.lock_device_set();
+            let affected = Self::hot_reset_affected(pdev, scope)?;
             let cdev = dev.cdev_opened();
             let mut flags = if cdev {
                 uapi::PCI_HOT_RESET_FLAG_DEV_ID | uapi::PCI_HOT_RESET_FLAG_DEV_ID_OWNED
             } else {
                 0
             };
-            let mut devices = KVec::new();
-            pdev.for_each_hot_reset_dependent(scope, |f| {
+            let sets = devset::lock();
+            let set = sets.set_of(pdev);
+            let mut devices = KVec::with_capacity(affected.len(), GFP_KERNEL)?;
+            for f in &affected {
                 let id = if !cdev {
                     f.iommu_group_id().ok_or(EPERM)?
-                } else if same_function(f, pdev) {
-                    dev.iommufd_dev_id().unwrap_or(uapi::PCI_DEVID_OWNED)
                 } else {
-                    flags &= !uapi::PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
-                    uapi::PCI_DEVID_NOT_OWNED
+                    let member = set.iter().find(|m| m.is(f));
+                    match member.map(|m| m.vdev.iommufd_ownership(dev.as_any())) {
+                        Some(IommufdOwnership::Bound(id)) => id,
+                        Some(IommufdOwnership::GroupBound) => uapi::PCI_DEVID_OWNED,
+                        _ => {
+                            flags &= !uapi::PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
+                            uapi::PCI_DEVID_NOT_OWNED
+                        }
+                    }
                 };
                 let entry = vfio::DependentDevice {
                     id,
@@ -832,18 +916,19 @@ impl VfioPciCoreDevice {
                     devfn: f.devfn(),
                 };
                 devices.push(entry, GFP_KERNEL)?;
-                Ok(())
-            })?;
+            }
             Ok((flags, devices))
         })
     }
 
     /// Handles `VFIO_DEVICE_PCI_HOT_RESET`: resets the device's slot or bus, as C vfio-pci
-    /// does, if the caller owns every function that resets. Group file descriptors prove that
-    /// for a device opened through its group (and none may be given for a device opened
-    /// through its device file: `EINVAL`); the device is alone in its VFIO device set, so a
-    /// reset that would reset other functions is `EINVAL`. Userspace mappings are invalidated
-    /// first and fault again afterwards.
+    /// does, if every function that resets is in the device's set (`EINVAL` otherwise) and the
+    /// caller owns every device of the set (`EINVAL` otherwise): group file descriptors prove
+    /// that for a device opened through its group (and none may be given for a device opened
+    /// through its device file: `EINVAL`); for one opened through its device file, the others
+    /// must be bound to the same iommufd, or be in an IOMMU group that a device bound to it is
+    /// in. `EBUSY` if another device of the set is busy. Userspace mappings of every device of
+    /// the set are invalidated first and fault again afterwards.
     pub fn ioctl_hot_reset(
         &self,
         dev: &vfio::Registered<impl vfio::Driver>,
@@ -851,37 +936,67 @@ impl VfioPciCoreDevice {
     ) -> Result<isize> {
         let pdev = bound(dev.parent())?;
         let req = vfio::HotResetRequest::from_user(arg)?;
-        if (req.count() != 0) == dev.cdev_opened() {
+        let cdev = dev.cdev_opened();
+        if (req.count() != 0) == cdev {
             return Err(EINVAL);
         }
         let scope = pdev.hot_reset_scope().ok_or(ENODEV)?;
-        let mut affected = 0u32;
-        let mut others = false;
-        pdev.for_each_hot_reset_dependent(scope, |f| {
-            affected += 1;
-            others |= !same_function(f, pdev);
-            Ok(())
-        })?;
+        // No device of the set is opened or closed until the reset is over.
+        let _set = dev.lock_device_set();
+        let affected = Self::hot_reset_affected(pdev, scope)?;
         // Held across the reset, as C holds them.
         let groups = if req.count() != 0 {
             // One group per function at most.
-            if req.count() > affected {
+            if req.count() as usize > affected.len() {
                 return Err(EINVAL);
             }
             req.group_files()?
         } else {
             KVec::new()
         };
-        // The cdev form: the device is bound to the caller's iommufd.
-        let owned = dev.cdev_opened() || groups.iter().any(|g| g.has_device(dev));
-        if others || !owned {
-            return Err(EINVAL);
+        let sets = devset::lock();
+        let set = sets.resettable_set(pdev, &affected)?;
+        // Functions in idle D3hot are resumed for the reset, as C does.
+        let mut pm = KVec::with_capacity(set.len(), GFP_KERNEL)?;
+        for m in &set {
+            pm.push(m.pdev()?.runtime_resume_get()?, GFP_KERNEL)?;
         }
-        let mut guard = self.open.lock();
-        let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
-        open.reset(dev, pdev, || pdev.reset_bus())?;
+        // Every device of the set, owned by the caller and locked. The locks are only tried,
+        // as C does: taking several in a row could deadlock.
+        let mut locked = KVec::with_capacity(set.len(), GFP_KERNEL)?;
+        for m in &set {
+            let owned = if cdev {
+                matches!(
+                    m.vdev.iommufd_ownership(dev.as_any()),
+                    IommufdOwnership::Bound(_) | IommufdOwnership::GroupBound
+                )
+            } else {
+                groups.iter().any(|g| g.has_device(&m.vdev))
+            };
+            if !owned {
+                return Err(EINVAL);
+            }
+            let state = m.state.try_lock().ok_or(EBUSY)?;
+            locked.push((m, m.pdev()?, state), GFP_KERNEL)?;
+        }
+        for (m, mpdev, state) in locked.iter_mut() {
+            match Option::as_mut(&mut **state) {
+                Some(open) => open.quiesce(&m.vdev, mpdev),
+                None => {
+                    m.vdev.zap_mappings();
+                    let _ = mpdev.set_power_state(pci::PowerState::D0);
+                }
+            }
+        }
+        let ret = pdev.reset_bus();
+        for (_, _, state) in &locked {
+            if let Some(open) = Option::as_ref(&**state) {
+                open.sync_gate();
+            }
+        }
+        drop(locked);
         drop(groups);
-        Ok(0)
+        ret.map(|()| 0)
     }
 
     /// Handles `VFIO_DEVICE_IOEVENTFD`, as C vfio-pci does: from now on, each signal of the

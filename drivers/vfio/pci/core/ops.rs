@@ -23,6 +23,10 @@ use kernel::{
 };
 
 use crate::{
+    devset::{
+        self,
+        Membership, //
+    },
     sriov::VfCapture,
     CoreParams,
     VfioPciCoreDevice, //
@@ -131,6 +135,9 @@ pub struct VfioPciRegistration<D: VfioPciOps> {
     pm: pci::RuntimePm,
     /// For a PF: binds its VFs to the same driver, as they appear.
     _vf_capture: Option<Pin<KBox<pci::BusNotifier<VfCapture>>>>,
+    /// The function in its device set; leaves it after the device is unregistered (fields drop
+    /// in order), as C's devices leave theirs when released.
+    _membership: Membership,
 }
 
 impl<D: VfioPciOps> VfioPciRegistration<D> {
@@ -168,7 +175,11 @@ pub fn probe<D: VfioPciOps>(
     data: impl PinInit<D, Error>,
 ) -> Result<VfioPciRegistration<D>> {
     VfioPciCoreDevice::probe_checks(pdev, params.disable_denylist)?;
-    let vdev = vfio::Device::<VfioPciDevice<D>>::new(pdev.as_ref(), data)?;
+    // As C vfio-pci, in the device set of the functions it is hot reset with.
+    let vdev = match devset::key_of(pdev) {
+        Some(key) => vfio::Device::<VfioPciDevice<D>>::new_in_set(pdev.as_ref(), key, data)?,
+        None => vfio::Device::<VfioPciDevice<D>>::new(pdev.as_ref(), data)?,
+    };
     // The PCI core leaves the power state of an unbound function unknown, and D0 is the only
     // way out of that; D3hot then comes through runtime PM.
     let _ = pdev.set_power_state(pci::PowerState::D0);
@@ -181,11 +192,14 @@ pub fn probe<D: VfioPciOps>(
         None
     };
     let pm = pdev.allow_runtime_pm(!params.disable_idle_d3);
+    // In its set before userspace can open it.
+    let membership = Membership::join(pdev, vdev.as_any(), vdev.core().open_state())?;
     Ok(VfioPciRegistration {
         _registration: vfio::Registration::new_group(pdev.as_ref(), vdev.clone())?,
         dev: vdev,
         pm,
         _vf_capture: vf_capture,
+        _membership: membership,
     })
 }
 

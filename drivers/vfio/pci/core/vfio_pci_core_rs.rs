@@ -18,6 +18,7 @@ use kernel::prelude::*;
 
 mod config;
 mod device;
+mod devset;
 mod intrs;
 mod ioeventfd;
 mod irq_bypass;
@@ -95,7 +96,10 @@ pub struct VfioPciCoreModule;
 impl kernel::Module for VfioPciCoreModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // SAFETY: Called once, at module init, before any driver can use the core.
-        unsafe { sriov::init() };
+        unsafe {
+            sriov::init();
+            devset::init();
+        }
         Ok(Self)
     }
 }
