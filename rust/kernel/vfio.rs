@@ -770,7 +770,7 @@ impl DeviceSetKey {
 
 /// The lock of a VFIO device set, held (see [`Registered::lock_device_set`]).
 pub struct DeviceSetGuard<'a> {
-    lock: *mut bindings::mutex,
+    set: *mut bindings::vfio_device_set,
     _dev: PhantomData<&'a ()>,
 }
 
@@ -778,7 +778,7 @@ impl Drop for DeviceSetGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: The guard holds the lock, taken in `Registered::lock_device_set`; the set
         // outlives the borrow of the device it was taken for.
-        unsafe { bindings::mutex_unlock(self.lock) };
+        unsafe { bindings::mutex_unlock(&raw mut (*self.set).lock) };
     }
 }
 
@@ -823,23 +823,56 @@ impl AnyDevice {
     }
 
     /// Returns the ID of the device in the iommufd its device file is bound to
-    /// (`vfio_iommufd_get_dev_id()`), `None` if it is not bound to one.
+    /// (`vfio_iommufd_get_dev_id()`), `None` if it is not bound to one. For the device's own
+    /// operations: the binding does not change while the file that an operation comes through
+    /// is open.
+    #[cfg(CONFIG_IOMMUFD)]
     pub fn iommufd_dev_id(&self) -> Option<u32> {
-        match self.iommufd_ownership(self) {
-            IommufdOwnership::Bound(id) => Some(id),
-            _ => None,
-        }
+        // SAFETY: `self.as_raw()` is a valid `struct vfio_device`; its binding is stable while
+        // one of its files is open, and its parent alive while it is registered.
+        let id = unsafe {
+            let ictx = bindings::vfio_iommufd_device_ictx(self.as_raw());
+            if ictx.is_null() {
+                return None;
+            }
+            bindings::vfio_iommufd_get_dev_id(self.as_raw(), ictx)
+        };
+        u32::try_from(id).ok().filter(|&id| id > 0)
     }
 
-    /// Returns how the device relates to the iommufd that `other`'s device file is bound to:
-    /// [`IommufdOwnership::NotOwned`] if `other` is bound to none.
+    /// Returns the ID of the device in the iommufd its device file is bound to: `None`
+    /// without iommufd support.
+    #[cfg(not(CONFIG_IOMMUFD))]
+    pub fn iommufd_dev_id(&self) -> Option<u32> {
+        None
+    }
+
+    /// Returns how the device relates to the iommufd that `caller`'s device file is bound to,
+    /// as a hot reset requested through `caller` sees it: [`IommufdOwnership::NotOwned`] if
+    /// `caller` is bound to none, or if the device is not in the device set that `set` locks
+    /// (its binding could change meanwhile).
+    ///
+    /// # Safety
+    ///
+    /// The parent device of `self` is alive for the duration of the call: the VFIO core does
+    /// not keep it alive once the device is unregistered.
     #[cfg(CONFIG_IOMMUFD)]
-    pub fn iommufd_ownership(&self, other: &AnyDevice) -> IommufdOwnership {
-        // SAFETY: `other.as_raw()` and `self.as_raw()` are valid `struct vfio_device`s, and
-        // `ictx` a valid iommufd context while `other` is bound to it, which the VFIO core
-        // keeps so while the caller has `other` open.
+    pub unsafe fn iommufd_ownership<T: Driver>(
+        &self,
+        caller: &Registered<T>,
+        set: &DeviceSetGuard<'_>,
+    ) -> IommufdOwnership {
+        // SAFETY: `self.as_raw()` is a valid `struct vfio_device`, referenced, so in its set
+        // until it is released.
+        if unsafe { (*self.as_raw()).dev_set } != set.set {
+            return IommufdOwnership::NotOwned;
+        }
+        // SAFETY: `caller` is in an operation, during which its binding to `ictx` does not
+        // change; the binding of `self` does not change while `set` holds the lock of its set,
+        // and its parent, whose IOMMU group `vfio_iommufd_get_dev_id()` looks up, is alive
+        // (safety requirements).
         let id = unsafe {
-            let ictx = bindings::vfio_iommufd_device_ictx(other.as_raw());
+            let ictx = bindings::vfio_iommufd_device_ictx(caller.as_raw());
             if ictx.is_null() {
                 return IommufdOwnership::NotOwned;
             }
@@ -852,10 +885,18 @@ impl AnyDevice {
         }
     }
 
-    /// Returns how the device relates to the iommufd that `other`'s device file is bound to:
+    /// Returns how the device relates to the iommufd that `caller`'s device file is bound to:
     /// without iommufd support, never bound.
+    ///
+    /// # Safety
+    ///
+    /// None needed without iommufd support; the requirements are those of the iommufd version.
     #[cfg(not(CONFIG_IOMMUFD))]
-    pub fn iommufd_ownership(&self, _other: &AnyDevice) -> IommufdOwnership {
+    pub unsafe fn iommufd_ownership<T: Driver>(
+        &self,
+        _caller: &Registered<T>,
+        _set: &DeviceSetGuard<'_>,
+    ) -> IommufdOwnership {
         IommufdOwnership::NotOwned
     }
 
@@ -917,15 +958,20 @@ impl<T: Driver> Registered<T> {
     }
 
     /// Locks the device's VFIO device set, as the VFIO core does while it opens or closes any
-    /// device of the set: until the guard drops, no device of the set is opened or closed.
+    /// device of the set: until the guard drops, no device of the set is opened or closed, nor
+    /// bound to or unbound from an iommufd.
+    ///
+    /// Not from [`Driver::open_device`] or [`Driver::close_device`], which the VFIO core calls
+    /// with the lock held: that would deadlock.
     pub fn lock_device_set(&self) -> DeviceSetGuard<'_> {
         // SAFETY: `self.0.as_raw()` is a valid, registered `struct vfio_device`; registration
         // gave it a set, which lives as long as the device.
-        let lock = unsafe { &raw mut (*(*self.0.as_raw()).dev_set).lock };
-        // SAFETY: `lock` is the set's initialized mutex; it is unlocked when the guard drops.
-        unsafe { bindings::mutex_lock(lock) };
+        let set = unsafe { (*self.0.as_raw()).dev_set };
+        // SAFETY: `set` is valid, and its mutex initialized; it is unlocked when the guard
+        // drops.
+        unsafe { bindings::mutex_lock(&raw mut (*set).lock) };
         DeviceSetGuard {
-            lock,
+            set,
             _dev: PhantomData,
         }
     }

@@ -444,13 +444,6 @@ impl VfioPciCoreDevice {
         let Ok(pdev) = bound(parent) else {
             return;
         };
-        // Collected before the sets are locked: the walk holds the PCI bus lock.
-        let affected = pdev
-            .hot_reset_scope()
-            .and_then(|scope| Self::hot_reset_affected(pdev, scope).ok());
-        // Under the lock of the VFIO device set, held by the VFIO core: no device of the set is
-        // opened meanwhile.
-        let mut sets = devset::lock();
         let Some(open) = self.open.lock().take() else {
             return;
         };
@@ -464,10 +457,8 @@ impl VfioPciCoreDevice {
         self.sriov.vf_user(false);
         // Dropped last, on every way out: the function may go back to idle D3hot.
         let (_pm, reset_done) = Self::disable(parent, pdev, open);
-        sets.set_needs_reset(pdev, !reset_done);
-        if let Some(affected) = affected {
-            Self::try_reset_set(&mut sets, pdev, &affected);
-        }
+        devset::lock().set_needs_reset(pdev, !reset_done);
+        Self::try_reset_set(pdev);
     }
 
     /// Gives the function back at close, as C vfio-pci's `vfio_pci_core_disable()`: returns
@@ -541,38 +532,51 @@ impl VfioPciCoreDevice {
 
     /// Resets the slot or bus of `pdev`, which was just closed, as C vfio-pci's
     /// `vfio_pci_dev_set_try_reset()`: if no device of its set is open, one of them was closed
-    /// without being reset, and the reset resets the set's functions (`affected`) only.
-    fn try_reset_set(
-        sets: &mut devset::Sets,
-        pdev: &pci::Device<Bound>,
-        affected: &[ARef<pci::Device>],
-    ) {
-        if !sets.set_needs_reset_any(pdev) {
-            return;
-        }
-        let Ok(set) = sets.resettable_set(pdev, affected) else {
+    /// without being reset, and the reset resets the set's functions only. Called with the lock
+    /// of the VFIO device set held, by the VFIO core: no device of the set is opened meanwhile.
+    fn try_reset_set(pdev: &pci::Device<Bound>) {
+        let Some(scope) = pdev.hot_reset_scope() else {
             return;
         };
-        let mut pm = KVec::new();
-        if set.iter().any(|m| Option::is_some(&*m.state.lock())) {
+        // Walked before the list is locked: the walk holds the PCI bus lock.
+        let Ok(affected) = Self::hot_reset_affected(pdev, scope) else {
             return;
-        }
-        // Functions in idle D3hot are resumed for the reset, as C does.
-        for m in &set {
-            let Ok(p) = m.pdev() else { return };
-            match p.runtime_resume_get() {
-                Ok(g) => {
-                    if pm.push(g, GFP_KERNEL).is_err() {
-                        return;
-                    }
-                }
-                Err(_) => return,
+        };
+        let pm = {
+            let sets = devset::lock();
+            if !sets.set_needs_reset_any(pdev).unwrap_or(false) {
+                return;
             }
-        }
-        drop(set);
+            let Ok(set) = sets.resettable_set(pdev, &affected) else {
+                return;
+            };
+            // A device being opened or closed holds the VFIO set lock, which this close holds:
+            // a device whose state is locked is open, in an operation.
+            let open = |m: &&devset::Member| match m.state.try_lock() {
+                Some(state) => state.is_some(),
+                None => true,
+            };
+            if set.iter().any(open) {
+                return;
+            }
+            // Functions in idle D3hot are resumed for the reset, as C does.
+            let mut pm = KVec::new();
+            for m in &set {
+                let Ok(got) = m.pdev().and_then(|p| p.runtime_resume_get()) else {
+                    return;
+                };
+                if pm.push(got, GFP_KERNEL).is_err() {
+                    return;
+                }
+            }
+            pm
+        };
+        // The list is not locked for the reset, which may take seconds: the VFIO set lock
+        // keeps the set's devices closed.
         if pdev.reset_bus().is_ok() {
-            sets.set_was_reset(pdev);
+            devset::lock().set_was_reset(pdev);
         }
+        drop(pm);
     }
 
     /// The functions that a hot reset of `pdev` through `scope` resets, `pdev` included.
@@ -884,7 +888,7 @@ impl VfioPciCoreDevice {
         vfio::hot_reset_info(arg, count, || {
             let scope = scope.get().ok_or(ENODEV)?;
             // Against the devices' binding to an iommufd, done when they are opened or closed.
-            let _set = dev.lock_device_set();
+            let set_lock = dev.lock_device_set();
             let affected = Self::hot_reset_affected(pdev, scope)?;
             let cdev = dev.cdev_opened();
             let mut flags = if cdev {
@@ -893,14 +897,14 @@ impl VfioPciCoreDevice {
                 0
             };
             let sets = devset::lock();
-            let set = sets.set_of(pdev);
+            let set = sets.set_of(pdev)?;
             let mut devices = KVec::with_capacity(affected.len(), GFP_KERNEL)?;
             for f in &affected {
                 let id = if !cdev {
                     f.iommu_group_id().ok_or(EPERM)?
                 } else {
                     let member = set.iter().find(|m| m.is(f));
-                    match member.map(|m| m.vdev.iommufd_ownership(dev.as_any())) {
+                    match member.map(|m| m.iommufd_ownership(dev, &set_lock)) {
                         Some(IommufdOwnership::Bound(id)) => id,
                         Some(IommufdOwnership::GroupBound) => uapi::PCI_DEVID_OWNED,
                         _ => {
@@ -942,7 +946,7 @@ impl VfioPciCoreDevice {
         }
         let scope = pdev.hot_reset_scope().ok_or(ENODEV)?;
         // No device of the set is opened or closed until the reset is over.
-        let _set = dev.lock_device_set();
+        let set_lock = dev.lock_device_set();
         let affected = Self::hot_reset_affected(pdev, scope)?;
         // Held across the reset, as C holds them.
         let groups = if req.count() != 0 {
@@ -958,16 +962,18 @@ impl VfioPciCoreDevice {
         let set = sets.resettable_set(pdev, &affected)?;
         // Functions in idle D3hot are resumed for the reset, as C does.
         let mut pm = KVec::with_capacity(set.len(), GFP_KERNEL)?;
+        let mut pdevs = KVec::with_capacity(set.len(), GFP_KERNEL)?;
         for m in &set {
-            pm.push(m.pdev()?.runtime_resume_get()?, GFP_KERNEL)?;
+            let mpdev = m.pdev()?;
+            pm.push(mpdev.runtime_resume_get()?, GFP_KERNEL)?;
+            pdevs.push(mpdev, GFP_KERNEL)?;
         }
-        // Every device of the set, owned by the caller and locked. The locks are only tried,
-        // as C does: taking several in a row could deadlock.
-        let mut locked = KVec::with_capacity(set.len(), GFP_KERNEL)?;
+        // Every device of the set must be the caller's.
+        let mut states = KVec::with_capacity(set.len(), GFP_KERNEL)?;
         for m in &set {
             let owned = if cdev {
                 matches!(
-                    m.vdev.iommufd_ownership(dev.as_any()),
+                    m.iommufd_ownership(dev, &set_lock),
                     IommufdOwnership::Bound(_) | IommufdOwnership::GroupBound
                 )
             } else {
@@ -976,26 +982,37 @@ impl VfioPciCoreDevice {
             if !owned {
                 return Err(EINVAL);
             }
-            let state = m.state.try_lock().ok_or(EBUSY)?;
-            locked.push((m, m.pdev()?, state), GFP_KERNEL)?;
+            states.push((m.state.clone(), m.vdev.clone()), GFP_KERNEL)?;
         }
-        for (m, mpdev, state) in locked.iter_mut() {
+        // Every device of the set locked. The locks are only tried, as C does: taking several
+        // in a row could deadlock.
+        let mut locked = KVec::with_capacity(states.len(), GFP_KERNEL)?;
+        for (state, vdev) in &states {
+            locked.push((state.try_lock().ok_or(EBUSY)?, vdev), GFP_KERNEL)?;
+        }
+        for ((state, vdev), mpdev) in locked.iter_mut().zip(pdevs.iter()) {
             match Option::as_mut(&mut **state) {
-                Some(open) => open.quiesce(&m.vdev, mpdev),
+                Some(open) => open.quiesce(vdev, mpdev),
                 None => {
-                    m.vdev.zap_mappings();
+                    vdev.zap_mappings();
                     let _ = mpdev.set_power_state(pci::PowerState::D0);
                 }
             }
         }
+        // The list is not locked for the reset, which may take seconds: the VFIO set lock keeps
+        // the set as it is.
+        drop(pdevs);
+        drop(set);
+        drop(sets);
         let ret = pdev.reset_bus();
-        for (_, _, state) in &locked {
+        for (state, _) in &locked {
             if let Some(open) = Option::as_ref(&**state) {
                 open.sync_gate();
             }
         }
         drop(locked);
         drop(groups);
+        drop(pm);
         ret.map(|()| 0)
     }
 

@@ -22,6 +22,7 @@ use kernel::{
         self,
         Bound, //
     },
+    devres::Devres,
     pci,
     prelude::*,
     sync::{
@@ -64,14 +65,27 @@ impl Member {
     pub(crate) fn is(&self, pdev: &pci::Device) -> bool {
         ptr::eq(&*self.pdev, pdev)
     }
+
+    /// Returns how the member's VFIO device relates to the iommufd that `caller`, in an
+    /// operation, is bound to, with the lock of the member's VFIO device set held (`set`).
+    pub(crate) fn iommufd_ownership(
+        &self,
+        caller: &vfio::Registered<impl vfio::Driver>,
+        set: &vfio::DeviceSetGuard<'_>,
+    ) -> vfio::IommufdOwnership {
+        // SAFETY: The VFIO device's parent is the member's function, which `self.pdev` keeps
+        // alive.
+        unsafe { self.vdev.iommufd_ownership(caller, set) }
+    }
 }
 
 global_lock! {
     // SAFETY: Initialized by the core module's init, before any driver can use the core.
     //
     // INVARIANT: The functions in the list are bound to the driver that added them: they are
-    // added by probe and leave the list, at the latest, when their driver data is dropped, which
-    // is before they are unbound.
+    // added by probe, with a `Membership` that a `Devres` of the function holds, and leave the
+    // list when it is dropped, at the latest when the function's device resources are released,
+    // before it is unbound.
     unsafe(uninit) static MEMBERS: Mutex<KVec<Member>> = KVec::new();
 }
 
@@ -91,49 +105,67 @@ pub(crate) struct Membership {
     pdev: ARef<pci::Device>,
 }
 
-/// Returns what a hot reset of `pdev` resets, as C vfio-pci keys device sets: `None` for a
-/// function alone in its set, on a root bus or a VF.
-fn target_of(pdev: &pci::Device<device::Core<'_>>) -> Option<pci::HotResetTarget> {
-    if pdev.on_root_bus() || pdev.is_virtfn() {
-        None
-    } else {
-        Some(pdev.hot_reset_target())
+/// Which device set a function is in: the functions with the same hot reset target, or none
+/// but itself.
+#[derive(Clone, Copy)]
+pub(crate) struct SetId(Option<pci::HotResetTarget>);
+
+impl SetId {
+    /// Returns the set of `pdev`, being probed, as C vfio-pci keys device sets: by what a hot
+    /// reset of it resets, or alone for a function on a root bus or a VF.
+    pub(crate) fn of(pdev: &pci::Device<device::Core<'_>>) -> Self {
+        if pdev.on_root_bus() || pdev.is_virtfn() {
+            Self(None)
+        } else {
+            Self(Some(pdev.hot_reset_target()))
+        }
+    }
+
+    /// Returns the key of the VFIO device set, `None` for a function alone in its set.
+    pub(crate) fn key(&self) -> Option<vfio::DeviceSetKey> {
+        self.0.map(|t| vfio::DeviceSetKey::new(t.id()))
     }
 }
 
-/// Returns the key of the VFIO device set of `pdev`, being probed: `None` for a function alone
-/// in its set.
-pub(crate) fn key_of(pdev: &pci::Device<device::Core<'_>>) -> Option<vfio::DeviceSetKey> {
-    target_of(pdev).map(|t| vfio::DeviceSetKey::new(t.id()))
-}
-
 impl Membership {
-    /// Adds `pdev`, being probed, to the list, with its VFIO device, allocated in the VFIO
-    /// device set [`key_of`] gives, and its open state.
+    /// Adds `pdev`, being probed, to the list, in the set `set`, with its VFIO device (allocated
+    /// in the VFIO device set of `set`'s key) and its open state. The function leaves the list
+    /// when the result is dropped, at the latest when the function is unbound.
     pub(crate) fn join(
         pdev: &pci::Device<device::Core<'_>>,
+        set: SetId,
         vdev: &vfio::AnyDevice,
         state: &Arc<OpenState>,
-    ) -> Result<Self> {
-        let target = target_of(pdev);
-        let pdev: &pci::Device = pdev;
+    ) -> Result<Devres<Self>> {
+        let dev: &pci::Device = pdev;
         MEMBERS.lock().push(
             Member {
-                target,
-                pdev: pdev.into(),
+                target: set.0,
+                pdev: dev.into(),
                 vdev: vdev.into(),
                 state: state.clone(),
                 needs_reset: false,
             },
             GFP_KERNEL,
         )?;
-        Ok(Self { pdev: pdev.into() })
+        // On failure, `Devres::new()` drops the membership, which leaves the list.
+        Devres::new(pdev.as_ref(), Self { pdev: dev.into() })
     }
 }
 
 impl Drop for Membership {
     fn drop(&mut self) {
-        MEMBERS.lock().retain(|m| !m.is(&self.pdev));
+        // Dropped after the lock is given back: the member may hold the last reference to its
+        // VFIO device, whose release takes the VFIO core's lock of its set, which is taken
+        // before the list's.
+        let member = {
+            let mut members = MEMBERS.lock();
+            match members.iter().position(|m| m.is(&self.pdev)) {
+                Some(i) => members.remove(i).ok(),
+                None => None,
+            }
+        };
+        drop(member);
     }
 }
 
@@ -149,21 +181,21 @@ pub(crate) fn lock() -> Sets {
 impl Sets {
     /// Returns the members of the device set of `pdev`: `pdev` alone, or every function with
     /// its hot reset target; none if `pdev` is not a member.
-    pub(crate) fn set_of(&self, pdev: &pci::Device) -> KVec<&Member> {
+    pub(crate) fn set_of(&self, pdev: &pci::Device) -> Result<KVec<&Member>> {
         let mut set = KVec::new();
         let Some(me) = self.0.iter().find(|m| m.is(pdev)) else {
-            return set;
+            return Ok(set);
         };
         for m in self.0.iter() {
             let same = match me.target {
                 None => ptr::eq(m, me),
                 Some(t) => m.target == Some(t),
             };
-            if same && set.push(m, GFP_KERNEL).is_err() {
-                return KVec::new();
+            if same {
+                set.push(m, GFP_KERNEL)?;
             }
         }
-        set
+        Ok(set)
     }
 
     /// Returns the members of the set of `pdev` if they are every function in `affected`, the
@@ -173,7 +205,7 @@ impl Sets {
         pdev: &pci::Device,
         affected: &[ARef<pci::Device>],
     ) -> Result<KVec<&Member>> {
-        let set = self.set_of(pdev);
+        let set = self.set_of(pdev)?;
         if set.is_empty() {
             return Err(EINVAL);
         }
@@ -192,8 +224,8 @@ impl Sets {
     }
 
     /// Whether a member of the set of `pdev` was closed without being reset.
-    pub(crate) fn set_needs_reset_any(&self, pdev: &pci::Device) -> bool {
-        self.set_of(pdev).iter().any(|m| m.needs_reset)
+    pub(crate) fn set_needs_reset_any(&self, pdev: &pci::Device) -> Result<bool> {
+        Ok(self.set_of(pdev)?.iter().any(|m| m.needs_reset))
     }
 
     /// Records that the set of `pdev` was reset.

@@ -24,8 +24,8 @@ use kernel::{
 
 use crate::{
     devset::{
-        self,
-        Membership, //
+        Membership,
+        SetId, //
     },
     sriov::VfCapture,
     CoreParams,
@@ -136,8 +136,9 @@ pub struct VfioPciRegistration<D: VfioPciOps> {
     /// For a PF: binds its VFs to the same driver, as they appear.
     _vf_capture: Option<Pin<KBox<pci::BusNotifier<VfCapture>>>>,
     /// The function in its device set; leaves it after the device is unregistered (fields drop
-    /// in order), as C's devices leave theirs when released.
-    _membership: Membership,
+    /// in order, and device resources are released in reverse order), as C's devices leave
+    /// theirs when released.
+    _membership: Devres<Membership>,
 }
 
 impl<D: VfioPciOps> VfioPciRegistration<D> {
@@ -176,7 +177,8 @@ pub fn probe<D: VfioPciOps>(
 ) -> Result<VfioPciRegistration<D>> {
     VfioPciCoreDevice::probe_checks(pdev, params.disable_denylist)?;
     // As C vfio-pci, in the device set of the functions it is hot reset with.
-    let vdev = match devset::key_of(pdev) {
+    let set = SetId::of(pdev);
+    let vdev = match set.key() {
         Some(key) => vfio::Device::<VfioPciDevice<D>>::new_in_set(pdev.as_ref(), key, data)?,
         None => vfio::Device::<VfioPciDevice<D>>::new(pdev.as_ref(), data)?,
     };
@@ -193,7 +195,7 @@ pub fn probe<D: VfioPciOps>(
     };
     let pm = pdev.allow_runtime_pm(!params.disable_idle_d3);
     // In its set before userspace can open it.
-    let membership = Membership::join(pdev, vdev.as_any(), vdev.core().open_state())?;
+    let membership = Membership::join(pdev, set, vdev.as_any(), vdev.core().open_state())?;
     Ok(VfioPciRegistration {
         _registration: vfio::Registration::new_group(pdev.as_ref(), vdev.clone())?,
         dev: vdev,
