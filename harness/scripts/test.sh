@@ -95,7 +95,7 @@ else
 	emit "ok - guest: no kernel warnings, oopses or panics"
 fi
 
-python3 "$REPO/harness/scripts/ktap.py" "$RESULTS/console.log" $(for s in ${KUNIT_SUITES:-rust_pci vfio_pci_core_rs_config vfio_pci_core_rs_offsets vfio_pci_core_rs_irqs vfio_pci_core_rs_vf_token}; do echo --expect "$s"; done) |
+python3 "$REPO/harness/scripts/ktap.py" "$RESULTS/console.log" $(for s in ${KUNIT_SUITES:-rust_pci vfio_pci_core_rs_config vfio_pci_core_rs_offsets vfio_pci_core_rs_irqs vfio_pci_core_rs_vf_token rust_pci_dynid}; do echo --expect "$s"; done) |
 	tee -a "$TAP" || true
 if [[ -s "$RESULTS/guest.tap" ]]; then
 	tee -a "$TAP" <"$RESULTS/guest.tap"

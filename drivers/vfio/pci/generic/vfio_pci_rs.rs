@@ -6,13 +6,14 @@
 //! (`vfio_pci_core_rs`). Its PCI driver is named `vfio-pci`, like the C driver's, so the usual
 //! `echo vfio-pci > driver_override` binds it; its module is `vfio_pci_rs`, so both modules
 //! can be built and swapped in one boot (they cannot be loaded at the same time: the PCI bus
-//! allows one driver of a name).
+//! allows one driver of a name). `ids=` binds it to functions by ID too, as C's does.
 
 use kernel::{
     device::Core,
     driver::Registration,
     pci,
     prelude::*,
+    str::BStr,
     InPlaceModule, //
 };
 use vfio_pci_core_rs::{
@@ -72,12 +73,57 @@ struct VfioPciModule {
     _driver: Registration<pci::Adapter<VfioPciDriver>>,
 }
 
+impl VfioPciModule {
+    /// Adds the IDs of the `ids=` parameter to the driver's dynamic IDs, as C vfio-pci does:
+    /// comma-separated, each `vendor:device[:subvendor[:subdevice[:class[:class_mask]]]]` in
+    /// hexadecimal; an ID that does not parse, or that cannot be added, is skipped with a
+    /// warning.
+    fn add_ids(driver: &Registration<pci::Adapter<VfioPciDriver>>) {
+        let ids = module_parameters::ids.value();
+        for s in ids
+            .as_bytes()
+            .split(|&c| c == b',')
+            .filter(|s| !s.is_empty())
+        {
+            let Some(id) = pci::DynId::parse(s) else {
+                pr_warn!("invalid id string \"{}\"\n", BStr::from_bytes(s));
+                continue;
+            };
+            match driver.add_dynid(&id) {
+                Ok(()) => pr_info!(
+                    "add [{:04x}:{:04x}[{:04x}:{:04x}]] class {:#08x}/{:08x}\n",
+                    id.vendor,
+                    id.device,
+                    id.subvendor,
+                    id.subdevice,
+                    id.class,
+                    id.class_mask
+                ),
+                Err(e) => pr_warn!(
+                    "failed to add dynamic id [{:04x}:{:04x}[{:04x}:{:04x}]] class {:#08x}/{:08x} ({})\n",
+                    id.vendor,
+                    id.device,
+                    id.subvendor,
+                    id.subdevice,
+                    id.class,
+                    id.class_mask,
+                    e.to_errno()
+                ),
+            }
+        }
+    }
+}
+
 impl InPlaceModule for VfioPciModule {
     fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             // The PCI driver's name is C vfio-pci's, so driver_override and existing tooling
             // (driverctl, libvirt) work unchanged.
             _driver <- Registration::new(c"vfio-pci", module),
+        })
+        .pin_chain(|this| {
+            Self::add_ids(&this._driver);
+            Ok(())
         })
     }
 }
@@ -89,6 +135,12 @@ module! {
     description: "Generic VFIO PCI driver (Rust)",
     license: "GPL v2",
     params: {
+        ids: str {
+            default: c"",
+            description: "Initial PCI IDs to add to the vfio driver, format is \
+                          \"vendor:device[:subvendor[:subdevice[:class[:class_mask]]]]\" and \
+                          multiple comma separated entries can be specified",
+        },
         disable_denylist: bool {
             default: false,
             description: "Allow binding devices with errata that untrusted users may exploit",
