@@ -10,7 +10,7 @@
 # The guest's machine: q35 with a VT-d IOMMU (interrupt remapping on), an igb SR-IOV PF
 # behind a PCIe root port (room for its VFs), QEMU's edu device and pci-testdev, and behind a
 # second root port one device of two functions, an e1000 and a pci-serial, which a bus reset
-# resets together (neither has a reset of its own).
+# resets together (neither has a reset of its own), and a std VGA (the VGA region).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -53,6 +53,7 @@ qemu=(qemu-system-x86_64 -M q35 -accel "tcg${tcg:+,$tcg}" -cpu max -smp 2 -m "${
 	-device pci-serial,bus=rp2,addr=0.1
 	-device edu
 	-device pci-testdev
+	-device VGA
 	-fsdev local,id=rootfs,path=/,security_model=none,readonly=on,multidevs=remap
 	-device virtio-9p-pci,fsdev=rootfs,mount_tag=/dev/root
 	-fsdev local,id=results,path="$RESULTS",security_model=none

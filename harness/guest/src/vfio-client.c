@@ -12,6 +12,7 @@
  *                       refused until the VF is open beside the PF: "key=value" lines
  *   vfio-client e1000-reg <bdf> group|cdev  an e1000 register that only a reset clears: at
  *                       open, then written: whether a reset cleared it since the last run
+ *   vfio-client vga <bdf> group|cdev  the VGA region of a VGA function: "key=value" lines
  *   vfio-client low-power <bdf> group|cdev  the low-power device features: "key=value" lines
  *   vfio-client msix-one-eventfd <bdf> group|cdev  MSI-X on two vectors that signal one eventfd
  *
@@ -2425,6 +2426,70 @@ static int cmd_hot_reset_vf(struct dev *d)
 }
 
 /*
+ * A transfer of len bytes (at most 4) at pos of the VGA region at off: "<count> bytes", and
+ * for a read with show, the value read.
+ */
+static const char *vga_xfer(struct dev *d, __u64 off, bool write, __u64 pos, __u32 *val,
+			    size_t len, bool show)
+{
+	static char buf[4][48];
+	static int next;
+	long ret = xfer(d->fd, write, val, len, off + pos);
+
+	next = (next + 1) % 4;
+	if (ret < 0 || write || !show)
+		snprintf(buf[next], sizeof(buf[next]), "%s", got(ret));
+	else
+		snprintf(buf[next], sizeof(buf[next]), "%s %#x", got(ret), *val);
+	return buf[next];
+}
+
+/*
+ * The VGA region of a VGA function (QEMU's std VGA), "key=value" lines: its info; the
+ * sequencer's index register (port 0x3c4) written and read back, and with its data register
+ * (0x3c5) in one 2-byte read; a pattern written to the text buffer (0xb8000) and read back,
+ * then the original written back; accesses that cross the end of a range (cut short) and
+ * ones outside the ranges (EINVAL). A function without a VGA region: its info and one read.
+ */
+static int cmd_vga(struct dev *d)
+{
+	struct vfio_region_info info;
+	__u32 val = 0, orig = 0;
+	__u64 off;
+	int ret;
+
+	ret = region_info(d->fd, VFIO_PCI_VGA_REGION_INDEX, &info);
+	printf("vga.info=%s size=%#llx flags=%#x\n", errname(ret),
+	       ret ? 0ULL : (unsigned long long)info.size, ret ? 0 : info.flags);
+	off = REGION_OFFSET(VFIO_PCI_VGA_REGION_INDEX);
+	if (ret) {
+		printf("vga.read=%s\n", vga_xfer(d, off, false, 0x3c4, &val, 1, false));
+		return 0;
+	}
+	off = info.offset;
+	val = 2;
+	printf("seq.index.write=%s\n", vga_xfer(d, off, true, 0x3c4, &val, 1, false));
+	val = 0;
+	printf("seq.index=%s\n", vga_xfer(d, off, false, 0x3c4, &val, 1, true));
+	val = 0;
+	printf("seq.index.word=%s\n", vga_xfer(d, off, false, 0x3c4, &val, 2, false));
+	printf("text.read=%s\n", vga_xfer(d, off, false, 0xb8000, &orig, 4, false));
+	val = 0x5a3c1e0f;
+	printf("text.write=%s\n", vga_xfer(d, off, true, 0xb8000, &val, 4, false));
+	val = 0;
+	printf("text.readback=%s\n", vga_xfer(d, off, false, 0xb8000, &val, 4, true));
+	printf("text.restore=%s\n", vga_xfer(d, off, true, 0xb8000, &orig, 4, false));
+	printf("cross.color=%s\n", vga_xfer(d, off, false, 0x3de, &val, 4, false));
+	printf("cross.mono=%s\n", vga_xfer(d, off, false, 0x3ba, &val, 4, false));
+	printf("cross.mem=%s\n", vga_xfer(d, off, false, 0xbfffe, &val, 4, false));
+	printf("hole.0x3bc=%s\n", vga_xfer(d, off, false, 0x3bc, &val, 1, false));
+	printf("hole.0x3e0=%s\n", vga_xfer(d, off, false, 0x3e0, &val, 1, false));
+	printf("hole.0x9ffff=%s\n", vga_xfer(d, off, false, 0x9ffff, &val, 1, false));
+	printf("end=%s\n", vga_xfer(d, off, false, 0xc0000, &val, 1, false));
+	return 0;
+}
+
+/*
  * QEMU's e1000 (8086:100e) register RDBAL, in memory BAR 0, which only a reset of the function
  * clears: what it holds at open, then a pattern written and read back. Run twice, the second
  * run shows whether the function was reset in between, as when the first run's close reset it.
@@ -2546,6 +2611,7 @@ static const struct {
 	{ "hot-reset", cmd_hot_reset },
 	{ "hot-reset-vf", cmd_hot_reset_vf },
 	{ "e1000-reg", cmd_e1000_reg },
+	{ "vga", cmd_vga },
 	{ "low-power", cmd_low_power },
 	{ "msix-one-eventfd", cmd_msix_one_eventfd },
 };
@@ -2559,7 +2625,7 @@ int main(int argc, char **argv)
 	if (argc != 4) {
 		fprintf(stderr,
 			"usage: %s info|regions|generic|edu|intx-exclusive|power|hot-reset|"
-			"hot-reset-vf|e1000-reg|low-power|msix-one-eventfd <bdf> group|cdev\n",
+			"hot-reset-vf|e1000-reg|vga|low-power|msix-one-eventfd <bdf> group|cdev\n",
 			argv[0]);
 		return 2;
 	}

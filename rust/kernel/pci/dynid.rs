@@ -13,6 +13,7 @@ use crate::{
     bindings,
     driver,
     error::to_result,
+    fmt,
     prelude::*, //
 };
 
@@ -86,6 +87,18 @@ impl DynId {
             class,
             class_mask,
         })
+    }
+}
+
+/// As C's PCI drivers log a dynamic ID: `[vendor:device[subvendor:subdevice]] class
+/// 0xCCCCCC/MMMMMMMM`.
+impl fmt::Display for DynId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{:04x}:{:04x}[{:04x}:{:04x}]] class {:#08x}/{:08x}",
+            self.vendor, self.device, self.subvendor, self.subdevice, self.class, self.class_mask
+        )
     }
 }
 

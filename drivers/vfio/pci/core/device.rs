@@ -46,7 +46,10 @@ use crate::{
         NUM_BARS, //
     },
     devset,
-    intrs::Irqs,
+    intrs::{
+        self,
+        Irqs, //
+    },
     ioeventfd::{
         IoEventFd,
         IoEventKey,
@@ -63,7 +66,8 @@ use crate::{
     sriov::{
         self,
         Sriov, //
-    }, //
+    },
+    vga, //
 };
 
 /// Functions with errata that may be exploited by whoever drives them: Intel QuickAssist
@@ -240,6 +244,9 @@ pub struct CoreParams {
     /// Do not use PCI 2.3 INTx masking (`nointxmask`): INTx is then requested exclusively and
     /// masked by disabling the line, as for functions that cannot mask INTx themselves.
     pub nointxmask: bool,
+    /// No VGA region on VGA functions (`disable_vga`); without
+    /// `CONFIG_VFIO_PCI_CORE_RUST_VGA`, there is none anyway.
+    pub disable_vga: bool,
 }
 
 /// The core's state of a PCI function handed to userspace through VFIO.
@@ -387,7 +394,14 @@ impl VfioPciCoreDevice {
         // bit starts clear.
         let command = bindings::PCI_COMMAND as usize;
         let intx_disable = bindings::PCI_COMMAND_INTX_DISABLE;
-        let pci_2_3 = !self.params.nointxmask && pdev.intx_mask_supported();
+        // As C: a function whose INTx is broken gets none, and INTx stays disabled in it.
+        let nointx = !self.params.nointxmask
+            && intrs::broken_intx(pdev.vendor_id().as_raw(), pdev.device_id());
+        if nointx {
+            dev_info!(pdev, "Masking broken INTx support\n");
+            pdev.intx(false);
+        }
+        let pci_2_3 = !self.params.nointxmask && !nointx && pdev.intx_mask_supported();
         if pci_2_3 {
             if let Ok(cmd) = pdev.user_read_config(command, 2) {
                 if cmd & intx_disable != 0 {
@@ -397,7 +411,7 @@ impl VfioPciCoreDevice {
         }
 
         // CAST: stored from a `u16`.
-        let facts = Self::facts(pdev, self.msi_qmax.load(Relaxed) as u16)?;
+        let facts = Self::facts(pdev, self.msi_qmax.load(Relaxed) as u16, nointx)?;
         let hw = PciHw(pdev);
         let vconfig = match VConfig::new(&hw, facts) {
             Ok(v) => v,
@@ -429,7 +443,7 @@ impl VfioPciCoreDevice {
             msix,
             low_power: false,
             regions: KVec::new(),
-            irqs: Irqs::new(pci_2_3),
+            irqs: Irqs::new(pci_2_3, nointx),
             virq_disabled: false,
         });
         self.sriov.vf_user(true);
@@ -592,8 +606,9 @@ impl VfioPciCoreDevice {
         Ok(affected)
     }
 
-    /// What the config-space emulation needs to know of the function.
-    fn facts(pdev: &pci::Device<Bound>, msi_qmax: u16) -> Result<DeviceFacts> {
+    /// What the config-space emulation needs to know of the function; `nointx` if its INTx is
+    /// broken.
+    fn facts(pdev: &pci::Device<Bound>, msi_qmax: u16, nointx: bool) -> Result<DeviceFacts> {
         let mut bars = [BarResource::default(); NUM_BARS];
         for (i, bar) in bars.iter_mut().enumerate() {
             // CAST: `i` is a BAR index below 6.
@@ -618,7 +633,7 @@ impl VfioPciCoreDevice {
             virtfn,
             no_command_memory: pdev.no_command_memory(),
             // `IRQ_NOTCONNECTED` is the top bit.
-            intx: pdev.irq() != 0 && pdev.irq() != bindings::IRQ_NOTCONNECTED,
+            intx: !nointx && pdev.irq() != 0 && pdev.irq() != bindings::IRQ_NOTCONNECTED,
             msi_qmax,
         })
     }
@@ -1261,8 +1276,14 @@ impl VfioPciCoreDevice {
                 info.set_size(pdev.cfg_size().into_raw() as u64);
                 info.set_flags(uapi::REGION_INFO_FLAG_READ | uapi::REGION_INFO_FLAG_WRITE);
             }
-            // No VGA support yet: C answers EINVAL for devices that are not VGA.
-            uapi::PCI_VGA_REGION_INDEX => return Err(EINVAL),
+            // As C: only on VGA functions, with VGA support, unless `disable_vga`.
+            uapi::PCI_VGA_REGION_INDEX => {
+                if !vga::enabled(pdev, self.params.disable_vga) {
+                    return Err(EINVAL);
+                }
+                info.set_size(vga::REGION_SIZE);
+                info.set_flags(uapi::REGION_INFO_FLAG_READ | uapi::REGION_INFO_FLAG_WRITE);
+            }
             _ => {
                 let guard = self.open.lock();
                 let open = Option::as_ref(&*guard).ok_or(EINVAL)?;
@@ -1400,7 +1421,16 @@ impl VfioPciCoreDevice {
                     region_rw(open, pdev, index, len, pos + done as u64, buf, write)
                 })
             }
-            uapi::PCI_VGA_REGION_INDEX => Err(EINVAL),
+            uapi::PCI_VGA_REGION_INDEX => {
+                if !vga::enabled(pdev, self.params.disable_vga) || pos >= vga::REGION_SIZE {
+                    return Err(EINVAL);
+                }
+                let count = vga::access_len(pos, access.len())?;
+                access.bounced(count, |done, buf| {
+                    // CAST: `done` fits in `u64`.
+                    vga::rw(pdev, pos + done as u64, buf, write)
+                })
+            }
             _ => {
                 let i = index.checked_sub(uapi::PCI_NUM_REGIONS).ok_or(EINVAL)?;
                 let info = {
@@ -1669,7 +1699,7 @@ fn region_rw(
 /// Transfers `buf` at `pos` of a region in C vfio-pci's accesses: the widest naturally aligned
 /// one (up to `max` bytes) that does not reach into `hole`, a range that reads as all ones and
 /// ignores writes.
-fn io_loop(
+pub(crate) fn io_loop(
     pos: u64,
     buf: &mut [u8],
     write: bool,

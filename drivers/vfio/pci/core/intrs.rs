@@ -185,10 +185,31 @@ pub(crate) struct MsiOn {
     vectors: pci::MsiVectors<MsiTrigger>,
 }
 
+/// Functions whose INTx is broken, as C vfio-pci lists them: Intel's i40e (XL710, X710,
+/// XXV710) and X550 NICs, by device ID ranges. They get no INTx: their interrupt pin reads 0 and
+/// INTx stays disabled in them.
+const BROKEN_INTX: [(u16, u16, u16); 6] = [
+    (0x8086, 0x1572, 0x1572),
+    (0x8086, 0x1574, 0x1574),
+    (0x8086, 0x1580, 0x1581),
+    (0x8086, 0x1583, 0x158b),
+    (0x8086, 0x37d0, 0x37d2),
+    (0x8086, 0x1563, 0x1563),
+];
+
+/// Whether the function `vendor:device` has broken INTx ([`BROKEN_INTX`]).
+pub(crate) fn broken_intx(vendor: u16, device: u16) -> bool {
+    BROKEN_INTX
+        .iter()
+        .any(|&(v, lo, hi)| v == vendor && (lo..=hi).contains(&device))
+}
+
 /// The interrupts userspace set up on an open device.
 pub(crate) struct Irqs {
     /// INTx is masked in the function (PCI 2.3 INTx masking), not by disabling the line.
     pci_2_3: bool,
+    /// The function's INTx is broken ([`broken_intx`]): it stays disabled in the function.
+    nointx: bool,
     enabled: Enabled,
     /// log2 of the number of MSI vectors last enabled, for the virtual MSI capability.
     msi_qmax: Option<u16>,
@@ -197,10 +218,12 @@ pub(crate) struct Irqs {
 }
 
 impl Irqs {
-    /// No interrupts set up yet; INTx is masked in the function if `pci_2_3`.
-    pub(crate) fn new(pci_2_3: bool) -> Self {
+    /// No interrupts set up yet; INTx is masked in the function if `pci_2_3`, and kept
+    /// disabled there if `nointx`.
+    pub(crate) fn new(pci_2_3: bool, nointx: bool) -> Self {
         Self {
             pci_2_3,
+            nointx,
             enabled: Enabled::None,
             msi_qmax: None,
             err: None,
@@ -237,7 +260,7 @@ impl Irqs {
     /// Disables whatever interrupts userspace enabled, before the device is closed.
     pub(crate) fn disable(&mut self, pdev: &pci::Device<Bound>) {
         if let Enabled::Msi(_) = &self.enabled {
-            msi_disable(pdev, &mut self.enabled);
+            self.msi_disable(pdev);
         }
         self.enabled = Enabled::None;
         self.err = None;
@@ -399,7 +422,7 @@ impl Irqs {
     ) -> Result<isize> {
         let on = matches!(&self.enabled, Enabled::Msi(m) if m.vectors.is_msix() == msix);
         if on && req.count == 0 && req.data_type() == uapi::IRQ_SET_DATA_NONE {
-            msi_disable(pdev, &mut self.enabled);
+            self.msi_disable(pdev);
             return Ok(0);
         }
         if !(on || matches!(self.enabled, Enabled::None)) {
@@ -433,7 +456,7 @@ impl Irqs {
                 self.msi_qmax = Some((nvec * 2 - 1).ilog2() as u16);
             }
             if let Err(e) = self.msi_set_block(pdev, req) {
-                msi_disable(pdev, &mut self.enabled);
+                self.msi_disable(pdev);
                 return Err(e);
             }
             return Ok(0);
@@ -532,6 +555,17 @@ fn msi_disable(pdev: &pci::Device<Bound>, enabled: &mut Enabled) {
     let _ = with_memory_enabled(pdev, || drop(old));
 }
 
+impl Irqs {
+    /// Disables MSI or MSI-X. Their shutdown clears INTx disable in the function: set again
+    /// for a function with broken INTx, as C does.
+    fn msi_disable(&mut self, pdev: &pci::Device<Bound>) {
+        msi_disable(pdev, &mut self.enabled);
+        if self.nointx {
+            pdev.intx(false);
+        }
+    }
+}
+
 /// Requests INTx for `pdev`, masked if userspace disabled it in the virtual command register:
 /// shared, masked in the function, if `pci_2_3`; otherwise exclusive, masked by disabling the
 /// line, as C vfio-pci does for functions without INTx masking or with `nointxmask`.
@@ -617,6 +651,23 @@ mod tests {
     const BOOL: u32 = uapi::IRQ_SET_DATA_BOOL | uapi::IRQ_SET_ACTION_TRIGGER;
     const EVENTFD: u32 = uapi::IRQ_SET_DATA_EVENTFD | uapi::IRQ_SET_ACTION_TRIGGER;
     const MAX: u32 = uapi::PCI_NUM_IRQS;
+
+    #[test]
+    fn broken_intx_is_c_s_list() {
+        use super::broken_intx;
+        for device in [
+            0x1572, 0x1574, 0x1580, 0x1581, 0x1583, 0x1588, 0x158b, 0x37d1, 0x1563,
+        ] {
+            assert!(broken_intx(0x8086, device));
+        }
+        for device in [
+            0x1571, 0x1573, 0x1582, 0x158c, 0x37cf, 0x37d3, 0x1562, 0x10c9,
+        ] {
+            assert!(!broken_intx(0x8086, device));
+        }
+        // Intel's IDs only.
+        assert!(!broken_intx(0x8087, 0x1572));
+    }
 
     #[test]
     fn set_irqs_data_sizes_follow_the_data_type() {

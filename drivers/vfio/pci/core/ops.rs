@@ -28,6 +28,10 @@ use crate::{
         SetId, //
     },
     sriov::VfCapture,
+    vga::{
+        self,
+        VgaRegistration, //
+    },
     CoreParams,
     VfioPciCoreDevice, //
 };
@@ -135,6 +139,9 @@ pub struct VfioPciRegistration<D: VfioPciOps> {
     pm: pci::RuntimePm,
     /// For a PF: binds its VFs to the same driver, as they appear.
     _vf_capture: Option<Pin<KBox<pci::BusNotifier<VfCapture>>>>,
+    /// For a VGA function: its registration with the VGA arbiter, dropped after the device is
+    /// unregistered, as C does.
+    _vga: Option<VgaRegistration>,
     /// The function in its device set; leaves it after the device is unregistered (fields drop
     /// in order, and device resources are released in reverse order), as C's devices leave
     /// theirs when released.
@@ -193,6 +200,8 @@ pub fn probe<D: VfioPciOps>(
     } else {
         None
     };
+    // As C: the VGA arbiter knows the function before userspace can reach it.
+    let vga = vga::register(pdev, D::NAME, params.disable_vga)?;
     let pm = pdev.allow_runtime_pm(!params.disable_idle_d3);
     // In its set before userspace can open it.
     let membership = Membership::join(pdev, set, vdev.as_any(), vdev.core().open_state())?;
@@ -201,6 +210,7 @@ pub fn probe<D: VfioPciOps>(
         dev: vdev,
         pm,
         _vf_capture: vf_capture,
+        _vga: vga,
         _membership: membership,
     })
 }

@@ -25,6 +25,7 @@ mod irq_bypass;
 mod ops;
 mod region;
 mod sriov;
+mod vga;
 
 pub use device::{
     CoreParams,

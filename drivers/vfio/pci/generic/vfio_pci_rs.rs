@@ -46,6 +46,7 @@ impl pci::Driver for VfioPciDriver {
             disable_denylist: module_parameters::disable_denylist.value(),
             disable_idle_d3: module_parameters::disable_idle_d3.value(),
             nointxmask: module_parameters::nointxmask.value(),
+            disable_vga: module_parameters::disable_vga.value(),
         };
         vfio_pci_core_rs::probe(pdev, params, VfioPciCoreDevice::new(pdev, params))
     }
@@ -90,25 +91,8 @@ impl VfioPciModule {
                 continue;
             };
             match driver.add_dynid(&id) {
-                Ok(()) => pr_info!(
-                    "add [{:04x}:{:04x}[{:04x}:{:04x}]] class {:#08x}/{:08x}\n",
-                    id.vendor,
-                    id.device,
-                    id.subvendor,
-                    id.subdevice,
-                    id.class,
-                    id.class_mask
-                ),
-                Err(e) => pr_warn!(
-                    "failed to add dynamic id [{:04x}:{:04x}[{:04x}:{:04x}]] class {:#08x}/{:08x} ({})\n",
-                    id.vendor,
-                    id.device,
-                    id.subvendor,
-                    id.subdevice,
-                    id.class,
-                    id.class_mask,
-                    e.to_errno()
-                ),
+                Ok(()) => pr_info!("add {}\n", id),
+                Err(e) => pr_warn!("failed to add dynamic id {} ({})\n", id, e.to_errno()),
             }
         }
     }
@@ -154,6 +138,10 @@ module! {
         disable_idle_d3: bool {
             default: false,
             description: "Disable using the PCI D3 low power state for idle, unused devices",
+        },
+        disable_vga: bool {
+            default: false,
+            description: "Disable VGA resource access through vfio-pci",
         },
         nointxmask: bool {
             default: false,
