@@ -1621,6 +1621,77 @@ static void check_decode(struct dev *d)
 		cfg_write(d, PCI_COMMAND, 2, cur | want);
 }
 
+/* Signals an eventfd once. */
+static void poke(int fd)
+{
+	__u64 one = 1;
+
+	if (write(fd, &one, sizeof(one)) != sizeof(one))
+		printf("# eventfd write: %s\n", strerror(errno));
+}
+
+/* pci-testdev (1b36:0005): its port I/O BAR and the header of its selected test there. */
+#define TESTDEV_IO_BAR 1
+#define TESTDEV_PIO_NO_EVENTFD 0	/* the port I/O BAR's test 0, "portio-no-eventfd" */
+#define TESTDEV_HDR_OFFSET 4		/* the port the test counts writes to */
+#define TESTDEV_HDR_DATA 8		/* the value it counts */
+#define TESTDEV_HDR_COUNT 12		/* how many writes it counted */
+
+static __u32 testdev_hdr(struct dev *d, unsigned int pos)
+{
+	__u32 v = 0;
+
+	if (region_rw(d, false, TESTDEV_IO_BAR, pos, &v, 4) != 4)
+		return ~0U;
+	return le32toh(v);
+}
+
+/*
+ * VFIO_DEVICE_IOEVENTFD on an I/O port BAR, pci-testdev's: with its port I/O "no-eventfd" test
+ * selected, the test counts the writes of its value to its port; an ioeventfd writing it there
+ * turns each signal of its eventfd into one; removed, signals write nothing.
+ */
+static void check_testdev_ioeventfd(struct dev *d)
+{
+	const char *name = "ioeventfd-io";
+	__u8 sel = TESTDEV_PIO_NO_EVENTFD;
+	__u32 port, before, after, later;
+	struct vfio_device_ioeventfd req = { .argsz = sizeof(req) };
+	int efd, i, ret;
+
+	if (!bar_present(d, TESTDEV_IO_BAR) || !bar_is_io(d, TESTDEV_IO_BAR)) {
+		result(false, name, "pci-testdev without its port I/O BAR");
+		return;
+	}
+	if (region_rw(d, true, TESTDEV_IO_BAR, 0, &sel, 1) != 1) {
+		result(false, name, "selecting the port I/O test failed");
+		return;
+	}
+	port = testdev_hdr(d, TESTDEV_HDR_OFFSET);
+	before = testdev_hdr(d, TESTDEV_HDR_COUNT);
+	efd = eventfd(0, EFD_NONBLOCK);
+	req.flags = VFIO_DEVICE_IOEVENTFD_8;
+	req.offset = region_offset(d, TESTDEV_IO_BAR) + port;
+	req.data = testdev_hdr(d, TESTDEV_HDR_DATA) & 0xff;
+	req.fd = efd;
+	ret = ioctl(d->fd, VFIO_DEVICE_IOEVENTFD, &req) ? -errno : 0;
+	for (i = 0; i < 3 && !ret; i++) {
+		poke(efd);
+		usleep(10000);
+	}
+	after = testdev_hdr(d, TESTDEV_HDR_COUNT);
+	req.fd = -1;
+	if (!ret)
+		ret = ioctl(d->fd, VFIO_DEVICE_IOEVENTFD, &req) ? -errno : 0;
+	poke(efd);
+	usleep(10000);
+	later = testdev_hdr(d, TESTDEV_HDR_COUNT);
+	close(efd);
+	result(!ret && after - before == 3 && later == after, name,
+	       "port %#x: %s, 3 signals counted %u writes, after removal %u more", port,
+	       errname(ret), after - before, later - after);
+}
+
 static void check_generic(struct dev *d)
 {
 	check_device_info(d);
@@ -1636,6 +1707,8 @@ static void check_generic(struct dev *d)
 	check_mmap(d);
 	check_memory_enable(d);
 	check_pcie_flr(d);
+	if (cfg_loaded(d) && cfg_dword(d, PCI_VENDOR_ID) == 0x00051b36)
+		check_testdev_ioeventfd(d);
 }
 
 /* QEMU's edu device, BAR0 (hw/misc/edu.c). */
@@ -1695,14 +1768,6 @@ static void edu_mmap_liveness(struct dev *d, __u32 *bar0, const char *name,
  * until userspace unmasks it (automasked); unmasking while the device still asserts it fires
  * again; a masked interrupt does not fire; acknowledged, it is quiet.
  */
-/* Signals an eventfd once. */
-static void poke(int fd)
-{
-	__u64 one = 1;
-
-	if (write(fd, &one, sizeof(one)) != sizeof(one))
-		printf("# eventfd write: %s\n", strerror(errno));
-}
 
 /*
  * INTx unmasked through an eventfd (what KVM's resample eventfd does), with INTx on and masked

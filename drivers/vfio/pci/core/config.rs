@@ -225,6 +225,15 @@ const PM_PERMS: PermTable<{ dwords(bindings::PCI_PM_SIZEOF) }> = PermTable::new(
     ),
 ]);
 
+/// Vital product data: the address and data registers are virtual; a write of the address
+/// register's upper byte, with its flag, makes the core read or write the data
+/// ([`ConfigHw::vpd_read`], [`ConfigHw::vpd_write`]).
+const VPD_PERMS: PermTable<{ dwords(bindings::PCI_CAP_VPD_SIZEOF) }> = PermTable::new(&[
+    CAP_NEXT,
+    Field::word(bindings::PCI_VPD_ADDR, ALL, ALL),
+    Field::dword(bindings::PCI_VPD_DATA, ALL, ALL),
+]);
+
 /// PCI-X: command and ECC control writable.
 const PCIX_PERMS: PermTable<{ dwords(bindings::PCI_CAP_PCIX_SIZEOF_V2) }> = PermTable::new(&[
     CAP_NEXT,
@@ -432,6 +441,18 @@ pub(crate) trait ConfigHw {
     fn read(&self, pos: usize, width: usize) -> Result<u32>;
     /// Writes the low `width` (1, 2 or 4) bytes of `val` at `pos`.
     fn write(&self, pos: usize, width: usize, val: u32) -> Result;
+
+    /// Reads the 4 bytes of vital product data at `addr`, as a little-endian value
+    /// (`pci_read_vpd()`). None by default.
+    fn vpd_read(&self, _addr: u32) -> Result<u32> {
+        Err(ENODEV)
+    }
+
+    /// Writes `data` as the 4 bytes of vital product data at `addr` (`pci_write_vpd()`).
+    /// None by default.
+    fn vpd_write(&self, _addr: u32, _data: u32) -> Result {
+        Err(ENODEV)
+    }
 }
 
 /// What the core knows of the function when it sets up the emulation.
@@ -859,6 +880,7 @@ impl VConfig {
         } else {
             match u32::from(cap) {
                 bindings::PCI_CAP_ID_PM => (Handler::Table, Some(PM_PERMS.perms())),
+                bindings::PCI_CAP_ID_VPD => (Handler::Table, Some(VPD_PERMS.perms())),
                 bindings::PCI_CAP_ID_PCIX => (Handler::Table, Some(PCIX_PERMS.perms())),
                 bindings::PCI_CAP_ID_EXP => (Handler::Table, Some(EXP_PERMS.perms())),
                 bindings::PCI_CAP_ID_AF => (Handler::Table, Some(AF_PERMS.perms())),
@@ -937,6 +959,7 @@ impl VConfig {
                     bindings::PCI_CAP_ID_MSI if covers(offset, width, MSI_FLAGS) => {
                         self.msi_flags_fixup(hw, start)?;
                     }
+                    bindings::PCI_CAP_ID_VPD => self.vpd_access(hw, start, offset, width),
                     bindings::PCI_CAP_ID_EXP => {
                         let flr = bindings::PCI_EXP_DEVCTL_BCR_FLR;
                         let ctrl = get(&self.vconfig, start + EXP_DEVCTL, 2);
@@ -965,6 +988,32 @@ impl VConfig {
             }
         }
         Ok(effects)
+    }
+
+    /// After a write of `width` bytes at `offset` of the VPD capability at `start`: if it
+    /// covered the address register's upper byte, reads the 4 bytes of VPD at the address
+    /// into the data register, or, with the address's flag set, writes the data register
+    /// there, then toggles the flag to signal completion, as C vfio-pci does. On failure the
+    /// flag stays as it is, and the driver times out.
+    fn vpd_access(&mut self, hw: &impl ConfigHw, start: usize, offset: usize, width: usize) {
+        let flag_byte = VPD_ADDR + 1;
+        if offset > flag_byte || offset + width <= flag_byte {
+            return;
+        }
+        let addr = get(&self.vconfig, start + VPD_ADDR, 2);
+        let flag = bindings::PCI_VPD_ADDR_F;
+        if addr & flag != 0 {
+            let data = get(&self.vconfig, start + VPD_DATA, 4);
+            if hw.vpd_write(addr & !flag, data).is_err() {
+                return;
+            }
+        } else {
+            let Ok(data) = hw.vpd_read(addr) else {
+                return;
+            };
+            put(&mut self.vconfig, start + VPD_DATA, 4, data);
+        }
+        put(&mut self.vconfig, start + VPD_ADDR, 2, addr ^ flag);
     }
 
     /// Records that userspace enabled MSI through the IRQ ioctls (with `qmax`, log2 of the
@@ -1178,6 +1227,8 @@ const EXP_DEVCTL: usize = bindings::PCI_EXP_DEVCTL as usize;
 const EXP_READRQ: u32 = bindings::PCI_EXP_DEVCTL_READRQ;
 const AF_CAP: usize = bindings::PCI_AF_CAP as usize;
 const AF_CTRL: usize = bindings::PCI_AF_CTRL as usize;
+const VPD_ADDR: usize = bindings::PCI_VPD_ADDR as usize;
+const VPD_DATA: usize = bindings::PCI_VPD_DATA as usize;
 
 /// The length of extended capability `id` at `epos`, 0 to hide it.
 fn ecap_len(hw: &impl ConfigHw, id: u16, epos: usize) -> Result<usize> {
@@ -1227,10 +1278,43 @@ fn ecap_len(hw: &impl ConfigHw, id: u16, epos: usize) -> Result<usize> {
                 bindings::PCI_TPH_BASE_SIZEOF as usize
             }
         }
-        // Virtual channels, DPA and the root-only capabilities are hidden for now (C sizes
-        // the virtual channel ones; see the Rust VFIO PCI documentation).
+        bindings::PCI_EXT_CAP_ID_VC
+        | bindings::PCI_EXT_CAP_ID_VC9
+        | bindings::PCI_EXT_CAP_ID_MFVC => vc_cap_len(hw, epos)?,
+        bindings::PCI_EXT_CAP_ID_DPA => {
+            let cap = hw.read(epos + bindings::PCI_DPA_CAP as usize, 1)?;
+            bindings::PCI_DPA_BASE_SIZEOF as usize
+                + (cap & bindings::PCI_DPA_CAP_SUBSTATE_MASK) as usize
+                + 1
+        }
+        // The root-only capabilities are hidden, as in C.
         _ => 0,
     };
+    Ok(len)
+}
+
+/// The length of a virtual channel capability (VC, VC9, MFVC) at `epos`, as C vfio-pci sizes
+/// it: the base, one entry per VC, and the VC arbitration table. The port and function
+/// arbitration tables are left out: userspace never writes them.
+fn vc_cap_len(hw: &impl ConfigHw, epos: usize) -> Result<usize> {
+    // CAST (below): small register offsets and fields.
+    let evcc = hw.read(epos + bindings::PCI_VC_PORT_CAP1 as usize, 4)? & bindings::PCI_VC_CAP1_EVCC;
+    let cap2 = hw.read(epos + bindings::PCI_VC_PORT_CAP2 as usize, 4)?;
+    let phases = if cap2 & bindings::PCI_VC_CAP2_128_PHASE != 0 {
+        128
+    } else if cap2 & bindings::PCI_VC_CAP2_64_PHASE != 0 {
+        64
+    } else if cap2 & bindings::PCI_VC_CAP2_32_PHASE != 0 {
+        32
+    } else {
+        0
+    };
+    let mut len = bindings::PCI_CAP_VC_BASE_SIZEOF as usize
+        + (1 + evcc as usize) * bindings::PCI_CAP_VC_PER_VC_SIZEOF as usize;
+    if phases != 0 {
+        // The VC arbitration table: 4 bits a phase.
+        len = len.next_multiple_of(16) + phases * 4 / 8;
+    }
     Ok(len)
 }
 
@@ -1423,6 +1507,109 @@ mod tests {
         FakeHw(Cell::new(c))
     }
 
+    /// A function with a VPD capability at 0x40, and 64 bytes of VPD.
+    struct VpdHw(FakeHw, Cell<[u8; 64]>);
+
+    impl ConfigHw for VpdHw {
+        fn read(&self, pos: usize, width: usize) -> Result<u32> {
+            self.0.read(pos, width)
+        }
+
+        fn write(&self, pos: usize, width: usize, val: u32) -> Result {
+            self.0.write(pos, width, val)
+        }
+
+        fn vpd_read(&self, addr: u32) -> Result<u32> {
+            let a = usize::try_from(addr)?;
+            let vpd = self.1.get();
+            let b = vpd.get(a..a + 4).ok_or(ETIMEDOUT)?;
+            Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        }
+
+        fn vpd_write(&self, addr: u32, data: u32) -> Result {
+            let a = usize::try_from(addr)?;
+            let mut vpd = self.1.get();
+            vpd.get_mut(a..a + 4)
+                .ok_or(ETIMEDOUT)?
+                .copy_from_slice(&data.to_le_bytes());
+            self.1.set(vpd);
+            Ok(())
+        }
+    }
+
+    fn vpd_fake() -> VpdHw {
+        let mut c = [0u8; 256];
+        put(&mut c, 0, 4, 0x11e8_1234);
+        put(&mut c, STATUS, 2, bindings::PCI_STATUS_CAP_LIST);
+        c[CAP_LIST] = 0x40;
+        // CAST: the capability ID is a byte.
+        c[0x40] = bindings::PCI_CAP_ID_VPD as u8;
+        let mut vpd = [0u8; 64];
+        vpd[0x10..0x14].copy_from_slice(&[0x11, 0x22, 0x33, 0x44]);
+        VpdHw(FakeHw(Cell::new(c)), Cell::new(vpd))
+    }
+
+    /// Extended capabilities at 0x100 and after, as reads see them.
+    struct EcapHw([u8; 64]);
+
+    impl ConfigHw for EcapHw {
+        fn read(&self, pos: usize, width: usize) -> Result<u32> {
+            let off = pos.checked_sub(CFG_SPACE_SIZE).ok_or(EINVAL)?;
+            Ok(get(&self.0, off, width))
+        }
+
+        fn write(&self, _pos: usize, _width: usize, _val: u32) -> Result {
+            Err(EINVAL)
+        }
+    }
+
+    #[test]
+    fn vc_and_dpa_capabilities_are_sized_as_c_sizes_them() -> Result {
+        let mut c = [0u8; 64];
+        let vc = bindings::PCI_EXT_CAP_ID_VC as u16;
+        // One VC (EVCC 0), no arbitration table: the base and one entry.
+        assert_eq!(ecap_len(&EcapHw(c), vc, CFG_SPACE_SIZE)?, 16 + 12);
+        // Three more VCs, a 64-phase table: rounded up to 16, then 64 * 4 bits.
+        c[4] = 3;
+        // CAST: the flag fits in a byte.
+        c[8] = bindings::PCI_VC_CAP2_64_PHASE as u8;
+        assert_eq!(ecap_len(&EcapHw(c), vc, CFG_SPACE_SIZE)?, 64 + 32);
+        c[8] = (bindings::PCI_VC_CAP2_128_PHASE | bindings::PCI_VC_CAP2_32_PHASE) as u8;
+        let mfvc = bindings::PCI_EXT_CAP_ID_MFVC as u16;
+        assert_eq!(ecap_len(&EcapHw(c), mfvc, CFG_SPACE_SIZE)?, 64 + 64);
+        // DPA: the base and one byte per substate.
+        c[4] = 7;
+        let dpa = bindings::PCI_EXT_CAP_ID_DPA as u16;
+        assert_eq!(ecap_len(&EcapHw(c), dpa, CFG_SPACE_SIZE)?, 16 + 8);
+        Ok(())
+    }
+
+    #[test]
+    fn vpd_is_read_and_written_through_its_capability() -> Result {
+        let hw = vpd_fake();
+        let mut vc = VConfig::new(&hw, facts())?;
+        let f = bindings::PCI_VPD_ADDR_F;
+        assert_eq!(read(&mut vc, &hw, CAP_LIST, 1)?, 0x40);
+        // A read: the address without the flag; the flag set when the data is there.
+        vc.write(&hw, 0x42, 2, 0x10)?;
+        assert_eq!(read(&mut vc, &hw, 0x42, 2)?, 0x10 | f);
+        assert_eq!(read(&mut vc, &hw, 0x44, 4)?, 0x4433_2211);
+        // A write: the data, then the address with the flag; the flag cleared when done.
+        vc.write(&hw, 0x44, 4, 0xdead_beef)?;
+        vc.write(&hw, 0x42, 2, 0x20 | f)?;
+        assert_eq!(read(&mut vc, &hw, 0x42, 2)?, 0x20);
+        assert_eq!(hw.vpd_read(0x20)?, 0xdead_beef);
+        // The hardware's registers are not touched.
+        assert_eq!(hw.read(0x42, 2)?, 0);
+        // The low byte alone does not start an access.
+        vc.write(&hw, 0x42, 1, 0x30)?;
+        assert_eq!(read(&mut vc, &hw, 0x42, 2)?, 0x30);
+        // A failed access leaves the flag as it is.
+        vc.write(&hw, 0x42, 2, 0x7e)?;
+        assert_eq!(read(&mut vc, &hw, 0x42, 2)?, 0x7e);
+        Ok(())
+    }
+
     fn facts() -> DeviceFacts {
         let mut bars = [BarResource::default(); NUM_BARS];
         bars[0] = BarResource {
@@ -1438,7 +1625,7 @@ mod tests {
         }
     }
 
-    fn read(vc: &mut VConfig, hw: &FakeHw, pos: usize, width: usize) -> Result<u32> {
+    fn read(vc: &mut VConfig, hw: &impl ConfigHw, pos: usize, width: usize) -> Result<u32> {
         assert_eq!(vc.chunk(pos, width)?, width);
         vc.read(hw, pos, width)
     }

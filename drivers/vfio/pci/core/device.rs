@@ -54,6 +54,7 @@ use crate::{
         IoEventFd,
         IoEventKey,
         MemGate,
+        Target,
         MAX_IOEVENTFDS, //
     },
     region::{
@@ -130,6 +131,20 @@ impl ConfigHw for PciHw<'_> {
 
     fn write(&self, pos: usize, width: usize, val: u32) -> Result {
         self.0.user_write_config(pos, width, val)
+    }
+
+    fn vpd_read(&self, addr: u32) -> Result<u32> {
+        // As C: what could be read, zeros past it.
+        let mut data = [0u8; 4];
+        self.0.read_vpd(addr, &mut data)?;
+        Ok(u32::from_le_bytes(data))
+    }
+
+    fn vpd_write(&self, addr: u32, data: u32) -> Result {
+        match self.0.write_vpd(addr, &data.to_le_bytes())? {
+            4 => Ok(()),
+            _ => Err(EIO),
+        }
     }
 }
 
@@ -1035,8 +1050,8 @@ impl VfioPciCoreDevice {
     /// eventfd writes the data to the BAR, if memory is enabled then; `fd` -1 removes the
     /// ioeventfd with the same offset, data and width (`ENODEV` if there is none). Only within
     /// a BAR and outside the MSI-X table (`EINVAL`), one ioeventfd per offset, data and width
-    /// (`EEXIST`), at most 1000 (`ENOSPC`). Memory BARs only: `EINVAL` for an I/O port BAR,
-    /// which C vfio-pci also takes.
+    /// (`EEXIST`), at most 1000 (`ENOSPC`). Memory and I/O port BARs; writes to I/O ports are
+    /// not gated on memory decoding, as in C.
     pub fn ioctl_ioeventfd(
         &self,
         dev: &vfio::Registered<impl vfio::Driver>,
@@ -1063,9 +1078,6 @@ impl VfioPciCoreDevice {
                 return Err(EINVAL);
             }
         }
-        if pdev.resource_flags(index)?.is_io() {
-            return Err(EINVAL);
-        }
         let key = IoEventKey {
             bar,
             pos,
@@ -1086,8 +1098,12 @@ impl VfioPciCoreDevice {
         if open.ioeventfds.len() >= MAX_IOEVENTFDS {
             return Err(ENOSPC);
         }
-        let mapped = open.bar(pdev, bar)?.clone();
-        let ioeventfd = IoEventFd::new(key, req.fd, open.gate.clone(), mapped)?;
+        let target = if pdev.resource_flags(index)?.is_io() {
+            Target::Io(pdev.io_port_bar(index)?)
+        } else {
+            Target::Mem(open.gate.clone(), open.bar(pdev, bar)?.clone())
+        };
+        let ioeventfd = IoEventFd::new(key, req.fd, target)?;
         open.ioeventfds.push(ioeventfd, GFP_KERNEL)?;
         Ok(0)
     }

@@ -3,13 +3,15 @@
 //! `VFIO_DEVICE_IOEVENTFD`: a fixed write to a BAR each time userspace, or KVM on a guest's
 //! write, signals an eventfd, without a trip through the device file.
 //!
-//! The write is done right in the eventfd's wakeup, behind a [`MemGate`] that is closed before
-//! anything takes the BAR's memory away (memory decoding turned off, D3hot, a reset), as C
-//! vfio-pci's writes are behind its `memory_lock`: a signal while the gate is closed writes
-//! nothing. C defers a signal that comes while its lock is held for a reset, and writes once
-//! the reset is over; here such a signal writes nothing either, as while memory is off.
+//! The write is done right in the eventfd's wakeup. Writes to a memory BAR are behind a
+//! [`MemGate`] that is closed before anything takes the BAR's memory away (memory decoding
+//! turned off, D3hot, a reset), as C vfio-pci's writes are behind its `memory_lock`: a signal
+//! while the gate is closed writes nothing. C defers a signal that comes while its lock is held
+//! for a reset, and writes once the reset is over; here such a signal writes nothing either, as
+//! while memory is off. Writes to an I/O port BAR are not gated, as in C.
 
 use kernel::{
+    devres::Devres,
     io::Io,
     new_spinlock_irq,
     pci,
@@ -66,11 +68,18 @@ pub(crate) struct IoEventKey {
     pub(crate) count: usize,
 }
 
+/// The BAR an ioeventfd writes to.
+pub(crate) enum Target {
+    /// A memory BAR, mapped, written to while the gate is open.
+    Mem(Arc<MemGate>, Arc<pci::DevresBar>),
+    /// An I/O port BAR.
+    Io(Devres<pci::IoPortBar>),
+}
+
 /// Does the write of an ioeventfd.
 struct Writer {
     key: IoEventKey,
-    gate: Arc<MemGate>,
-    bar: Arc<pci::DevresBar>,
+    target: Target,
 }
 
 impl VirqfdHandler for Writer {
@@ -83,13 +92,23 @@ impl VirqfdHandler for Writer {
 }
 
 impl Writer {
-    /// Writes, if the gate is open. Usable in atomic context.
+    /// Writes, to a memory BAR if the gate is open. Usable in atomic context.
     fn write(&self) {
-        let open = self.gate.open.lock();
+        let (gate, bar) = match &self.target {
+            Target::Mem(gate, bar) => (gate, bar),
+            Target::Io(ports) => {
+                if let Some(ports) = ports.try_access() {
+                    // Checked against the BAR when the ioeventfd was set up.
+                    let _ = ports.try_write(self.key.pos, self.key.count, self.key.data);
+                }
+                return;
+            }
+        };
+        let open = gate.open.lock();
         if !*open {
             return;
         }
-        let Some(io) = self.bar.try_access() else {
+        let Some(io) = bar.try_access() else {
             return;
         };
         let Ok(off) = usize::try_from(self.key.pos) else {
@@ -114,15 +133,10 @@ pub(crate) struct IoEventFd {
 }
 
 impl IoEventFd {
-    /// Writes as `key` says to the mapped memory BAR `bar` whenever the eventfd `fd` is
-    /// signalled and `gate` is open.
-    pub(crate) fn new(
-        key: IoEventKey,
-        fd: i32,
-        gate: Arc<MemGate>,
-        bar: Arc<pci::DevresBar>,
-    ) -> Result<Self> {
-        let writer = Writer { key, gate, bar };
+    /// Writes as `key` says to `target` whenever the eventfd `fd` is signalled (and, for a
+    /// memory BAR, its gate is open).
+    pub(crate) fn new(key: IoEventKey, fd: i32, target: Target) -> Result<Self> {
+        let writer = Writer { key, target };
         Ok(Self {
             key,
             _virqfd: KBox::pin_init(Virqfd::new(fd, writer), GFP_KERNEL)?,
