@@ -54,9 +54,10 @@ impl DynId {
 
     /// Parses `vendor:device[:subvendor[:subdevice[:class[:class_mask]]]]`, hexadecimal
     /// fields (each with an optional `0x`), the format of vfio-pci's and pci-stub's `ids=`, as
-    /// they parse it (`sscanf()` with `"%x:%x:%x:%x:%x:%x"`): fields are read up to the first
-    /// one that is missing or malformed, and the rest is ignored; at least the vendor and the
-    /// device are needed (`None` otherwise). Fields wider than 32 bits keep their low bits.
+    /// they parse it (the kernel's `sscanf()` with `"%x:%x:%x:%x:%x:%x"`): fields are read up
+    /// to the first one that is missing or malformed, and the rest is ignored; at least the
+    /// vendor and the device are needed (`None` otherwise). Fields wider than 32 bits keep
+    /// their low bits.
     pub fn parse(s: &[u8]) -> Option<Self> {
         let mut fields = [ANY_ID, ANY_ID, ANY_ID, ANY_ID, 0, 0];
         let mut rest = s;
@@ -102,21 +103,20 @@ impl fmt::Display for DynId {
     }
 }
 
-/// Parses a hexadecimal number at the start of `s`, as `sscanf()`'s `%x` does: leading white
-/// space, an optional `0x` or `0X`, then at least one digit. Returns it (its low 32 bits) and
-/// what follows.
+/// Parses a hexadecimal number at the start of `s`, as the kernel's `sscanf()` does for `%x`:
+/// leading white space, then a hexadecimal digit, then a `0x` or `0X` prefix is skipped if
+/// there is one (even with no digit after it: `0x` alone is 0), then the digits. Returns the
+/// number (its low 32 bits) and what follows.
 fn parse_hex(s: &[u8]) -> Option<(u32, &[u8])> {
     let start = s.iter().position(|c| !c.is_ascii_whitespace())?;
     let mut s = &s[start..];
-    if let [b'0', b'x' | b'X', c, ..] = s {
-        if c.is_ascii_hexdigit() {
-            s = &s[2..];
-        }
-    }
-    let digits = s.iter().take_while(|c| c.is_ascii_hexdigit()).count();
-    if digits == 0 {
+    if !s.first()?.is_ascii_hexdigit() {
         return None;
     }
+    if let [b'0', b'x' | b'X', ..] = s {
+        s = &s[2..];
+    }
+    let digits = s.iter().take_while(|c| c.is_ascii_hexdigit()).count();
     let val = s[..digits].iter().fold(0u32, |acc, &c| {
         // `c` is an ASCII hexadecimal digit, so `to_digit()` succeeds.
         let d = char::from(c).to_digit(16).unwrap_or(0);
@@ -196,9 +196,13 @@ mod tests {
         );
         let id = DynId::parse(b"8086:10c9:1af4:zz").map(|id| (id.subvendor, id.subdevice));
         assert_eq!(id, Some((0x1af4, ANY_ID)));
-        // "0x" alone is a 0 followed by an "x".
-        assert_eq!(DynId::parse(b"0x:1"), None);
+        // "0x" alone is 0, as the kernel's sscanf() reads it.
+        assert_eq!(DynId::parse(b"0x:1"), Some(DynId::new(0, 1)));
         assert_eq!(DynId::parse(b"1:0x"), Some(DynId::new(1, 0)));
+        let id = DynId::parse(b"1:0x:abcd").map(|id| (id.device, id.subvendor));
+        assert_eq!(id, Some((0, 0xabcd)));
+        // A field must start with a digit.
+        assert_eq!(DynId::parse(b"x1:1"), None);
         // Wider than 32 bits: the low bits.
         assert_eq!(
             DynId::parse(b"123456789:1"),

@@ -11,6 +11,7 @@ use super::Device;
 use crate::{
     bindings,
     device,
+    devres::Devres,
     error::to_result,
     ffi::{
         c_uint,
@@ -107,17 +108,21 @@ impl VgaRange {
 
 /// Decides which VGA resources a function decodes, for the VGA arbiter, which asks when the
 /// number of VGA functions changes (`set_decode` of `vga_client_register()`).
+///
+/// Implementations must not sleep: the arbiter calls them in atomic context.
 pub trait VgaDecode: 'static {
     /// Returns what `pdev` decodes; `single_vga` tells whether it is the only VGA function in
-    /// the system. Called in atomic context, with the arbiter's lock held.
+    /// the system. Called in atomic context, with the arbiter's spinlock held.
     fn decodes(pdev: &Device, single_vga: bool) -> VgaResources;
 }
 
 /// A VGA function's registration with the VGA arbiter, with `T` deciding what it decodes;
-/// unregistered on drop, when the function is said to decode every VGA resource again.
+/// unregistered on drop, when the function is said to decode every VGA resource again. Held
+/// in a [`Devres`]: the registration ends, at the latest, when the function is unbound.
 pub struct VgaClient<T: VgaDecode> {
     pdev: ARef<Device>,
-    _decode: PhantomData<T>,
+    // A policy, not data: `fn() -> T` keeps the client `Send` and `Sync` whatever `T` is.
+    _decode: PhantomData<fn() -> T>,
 }
 
 impl<T: VgaDecode> VgaClient<T> {
@@ -131,7 +136,7 @@ impl<T: VgaDecode> VgaClient<T> {
     /// Registers `pdev`, a VGA function being probed, with the VGA arbiter
     /// (`vga_client_register()`), and tells it what the function decodes
     /// (`vga_set_legacy_decoding()`). `EINVAL` for a function that is not VGA.
-    pub fn new(pdev: &Device<device::Core<'_>>) -> Result<Self> {
+    pub fn new(pdev: &Device<device::Core<'_>>) -> Result<Devres<Self>> {
         if !pdev.is_vga() {
             return Err(EINVAL);
         }
@@ -142,11 +147,15 @@ impl<T: VgaDecode> VgaClient<T> {
         unsafe {
             bindings::vga_set_legacy_decoding(pdev.as_raw(), T::decodes(pdev, false).as_raw())
         };
-        let pdev: &Device = pdev;
-        Ok(Self {
-            pdev: pdev.into(),
-            _decode: PhantomData,
-        })
+        let dev: &Device = pdev;
+        // If this fails, dropping the client unregisters it.
+        Devres::new(
+            pdev.as_ref(),
+            Self {
+                pdev: dev.into(),
+                _decode: PhantomData,
+            },
+        )
     }
 }
 
@@ -291,9 +300,13 @@ impl Device<device::Core<'_>> {
 /// routed to one of them at a time.
 pub fn other_vga_below_bridge(pdev: &Device) -> bool {
     // SAFETY: `pdev.as_raw()` is a valid function, whose bus is valid as long as it is.
-    let (bus, max) = unsafe {
+    let (bus, max, domain) = unsafe {
         let bus = (*pdev.as_raw()).bus;
-        ((*bus).number, bindings::pci_bus_max_busnr(bus))
+        (
+            (*bus).number,
+            bindings::pci_bus_max_busnr(bus),
+            bindings::pci_domain_nr(bus),
+        )
     };
     let mut cur: *mut bindings::pci_dev = core::ptr::null_mut();
     loop {
@@ -305,10 +318,9 @@ pub fn other_vga_below_bridge(pdev: &Device) -> bool {
         }
         // SAFETY: `cur` is a valid function, referenced until the next call.
         let other = unsafe { &*cur.cast::<Device>() };
-        if core::ptr::eq(other, pdev)
-            || other.domain_nr() != pdev.domain_nr()
-            || other.on_root_bus()
-        {
+        // SAFETY: `cur` is a valid function, whose bus is valid as long as it is.
+        let other_domain = unsafe { bindings::pci_domain_nr((*cur).bus) };
+        if core::ptr::eq(other, pdev) || other_domain != domain || other.on_root_bus() {
             continue;
         }
         if (bus..=max).contains(&other.bus_nr()) {

@@ -468,6 +468,8 @@ pub(crate) struct DeviceFacts {
     pub(crate) virtfn: Option<(u16, u16)>,
     /// The function does not implement the memory enable bit of the command register.
     pub(crate) no_command_memory: bool,
+    /// The function's INTx is broken: INTx disable stays set in it, even after a reset.
+    pub(crate) nointx: bool,
     /// The function has a usable INTx line; otherwise its interrupt pin reads 0.
     pub(crate) intx: bool,
     /// log2 of the number of MSI vectors userspace last enabled (0 before it ever did), which
@@ -1105,7 +1107,13 @@ impl VConfig {
         for (i, r) in self.rbar.iter().take(NUM_BARS).enumerate() {
             hw.write(BAR0 + 4 * i, 4, *r)?;
         }
-        hw.write(ROM, 4, self.rbar[NUM_BARS])
+        hw.write(ROM, 4, self.rbar[NUM_BARS])?;
+        // As C: the reset cleared INTx disable, which a function with broken INTx keeps set.
+        if self.facts.nointx {
+            let cmd = hw.read(COMMAND, 2)?;
+            hw.write(COMMAND, 2, cmd | bindings::PCI_COMMAND_INTX_DISABLE)?;
+        }
+        Ok(())
     }
 
     /// Applies BAR sizing to the virtual BARs if they were written.

@@ -648,6 +648,7 @@ impl VfioPciCoreDevice {
             virtfn,
             no_command_memory: pdev.no_command_memory(),
             // `IRQ_NOTCONNECTED` is the top bit.
+            nointx,
             intx: !nointx && pdev.irq() != 0 && pdev.irq() != bindings::IRQ_NOTCONNECTED,
             msi_qmax,
         })

@@ -4,7 +4,8 @@
 //! (`0xa0000..0xc0000`) and I/O ports (`0x3b0..0x3bc`, `0x3c0..0x3e0`) at their own addresses
 //! in one region of `0xc0000` bytes, which the VGA arbiter routes to the function around each
 //! access, as C vfio-pci does with `CONFIG_VFIO_PCI_VGA`. With
-//! `CONFIG_VFIO_PCI_CORE_RUST_VGA` only; without it, the region does not exist (`EINVAL`).
+//! `CONFIG_VFIO_PCI_CORE_RUST_VGA` only; without it, the region does not exist (`EINVAL`), but
+//! VGA functions are still registered with the VGA arbiter, decoding as with `disable_vga`.
 
 use kernel::{
     device::{
@@ -15,6 +16,9 @@ use kernel::{
     prelude::*, //
 };
 
+#[cfg(CONFIG_VGA_ARB)]
+use kernel::devres::Devres;
+
 /// The size of the VGA region.
 pub(crate) const REGION_SIZE: u64 = 0xc0000;
 
@@ -24,17 +28,17 @@ pub(crate) fn enabled(pdev: &pci::Device, disable_vga: bool) -> bool {
     cfg!(CONFIG_VFIO_PCI_CORE_RUST_VGA) && !disable_vga && is_vga(pdev)
 }
 
-#[cfg(CONFIG_VFIO_PCI_CORE_RUST_VGA)]
+#[cfg(CONFIG_VGA_ARB)]
 fn is_vga(pdev: &pci::Device) -> bool {
     pdev.is_vga()
 }
 
-#[cfg(not(CONFIG_VFIO_PCI_CORE_RUST_VGA))]
+#[cfg(not(CONFIG_VGA_ARB))]
 fn is_vga(_pdev: &pci::Device) -> bool {
     false
 }
 
-#[cfg(CONFIG_VFIO_PCI_CORE_RUST_VGA)]
+#[cfg(CONFIG_VGA_ARB)]
 mod arbiter {
     use kernel::pci::{
         self,
@@ -51,10 +55,10 @@ mod arbiter {
         }
     }
 
-    /// What a VGA function without a VGA region (`disable_vga`) decodes, as C vfio-pci says:
-    /// its legacy resources only if it is the only VGA function in the system, on a root
-    /// bus, or not the only one below its bridge; otherwise userspace cannot reach them, and
-    /// the bridge can stop routing them.
+    /// What a VGA function without a VGA region (`disable_vga`, or no VGA support) decodes,
+    /// as C vfio-pci says: its legacy resources only if it is the only VGA function in the
+    /// system, on a root bus, or not the only one below its bridge; otherwise userspace cannot
+    /// reach them, and the bridge can stop routing them.
     pub(crate) struct DecodeUnlessAlone;
 
     impl pci::VgaDecode for DecodeUnlessAlone {
@@ -71,21 +75,21 @@ mod arbiter {
 /// A VGA function's registration with the VGA arbiter, for as long as it is bound.
 pub(crate) enum VgaRegistration {
     /// With a VGA region.
-    #[cfg(CONFIG_VFIO_PCI_CORE_RUST_VGA)]
+    #[cfg(CONFIG_VGA_ARB)]
     Enabled {
-        _client: pci::VgaClient<arbiter::DecodeAll>,
+        _client: Devres<pci::VgaClient<arbiter::DecodeAll>>,
     },
-    /// Without (`disable_vga`).
-    #[cfg(CONFIG_VFIO_PCI_CORE_RUST_VGA)]
+    /// Without.
+    #[cfg(CONFIG_VGA_ARB)]
     Disabled {
-        _client: pci::VgaClient<arbiter::DecodeUnlessAlone>,
+        _client: Devres<pci::VgaClient<arbiter::DecodeUnlessAlone>>,
     },
 }
 
 /// Registers `pdev`, being probed, with the VGA arbiter if it is a VGA function, as C
-/// vfio-pci's `vfio_pci_vga_init()`: the firmware framebuffers on it removed for the driver
-/// `name`, then the function registered, decoding as its VGA region needs. `None` for other
-/// functions, and without VGA support.
+/// vfio-pci's `vfio_pci_vga_init()` does, with a VGA region or without: the firmware
+/// framebuffers on it removed for the driver `name`, then the function registered, decoding
+/// as its VGA region needs. `None` for other functions, and without the VGA arbiter.
 pub(crate) fn register(
     pdev: &pci::Device<Core<'_>>,
     name: &CStr,
@@ -94,20 +98,20 @@ pub(crate) fn register(
     if !is_vga(pdev) {
         return Ok(None);
     }
-    #[cfg(CONFIG_VFIO_PCI_CORE_RUST_VGA)]
+    #[cfg(CONFIG_VGA_ARB)]
     {
         pdev.remove_conflicting_framebuffers(name)?;
-        Ok(Some(if disable_vga {
-            VgaRegistration::Disabled {
+        Ok(Some(if enabled(pdev, disable_vga) {
+            VgaRegistration::Enabled {
                 _client: pci::VgaClient::new(pdev)?,
             }
         } else {
-            VgaRegistration::Enabled {
+            VgaRegistration::Disabled {
                 _client: pci::VgaClient::new(pdev)?,
             }
         }))
     }
-    #[cfg(not(CONFIG_VFIO_PCI_CORE_RUST_VGA))]
+    #[cfg(not(CONFIG_VGA_ARB))]
     {
         let _ = (name, disable_vga);
         Ok(None)
