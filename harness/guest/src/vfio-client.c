@@ -13,6 +13,8 @@
  *   vfio-client e1000-reg <bdf> group|cdev  an e1000 register that only a reset clears: at
  *                       open, then written: whether a reset cleared it since the last run
  *   vfio-client vga <bdf> group|cdev  the VGA region of a VGA function: "key=value" lines
+ *   vfio-client aer <bdf> group|cdev  the error eventfd, with an AER error injected through
+ *                       /dev/aer_inject: "key=value" lines
  *   vfio-client low-power <bdf> group|cdev  the low-power device features: "key=value" lines
  *   vfio-client msix-one-eventfd <bdf> group|cdev  MSI-X on two vectors that signal one eventfd
  *
@@ -2490,6 +2492,67 @@ static int cmd_hot_reset_vf(struct dev *d)
 	return 0;
 }
 
+/* A request to /dev/aer_inject, struct aer_error_inj of drivers/pci/pcie/aer_inject.c. */
+struct aer_error_inj {
+	__u8 bus;
+	__u8 dev;
+	__u8 fn;
+	__u32 uncor_status;
+	__u32 cor_status;
+	__u32 header_log0;
+	__u32 header_log1;
+	__u32 header_log2;
+	__u32 header_log3;
+	__u32 domain;
+};
+
+/* Injects an uncorrectable, non-fatal error (completer abort) into function bdf: 0 or -errno. */
+static int aer_inject(const char *bdf)
+{
+	struct aer_error_inj e = { .uncor_status = PCI_ERR_UNC_COMP_ABORT };
+	unsigned int domain, bus, dev, fn;
+	int fd, ret = 0;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &domain, &bus, &dev, &fn) != 4)
+		return -EINVAL;
+	e.domain = domain;
+	e.bus = bus;
+	e.dev = dev;
+	e.fn = fn;
+	fd = open("/dev/aer_inject", O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, &e, sizeof(e)) != sizeof(e))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * The error eventfd (VFIO_PCI_ERR_IRQ_INDEX): an error the PCI core detects on the function
+ * (an AER uncorrectable, non-fatal error, injected) signals it once set; after it is taken
+ * back, nothing is signalled. "key=value" lines.
+ */
+static int cmd_aer(struct dev *d)
+{
+	int efd = eventfd(0, EFD_NONBLOCK), none = -1;
+	__u32 vendor = 0;
+	long ret;
+
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), VFIO_PCI_ERR_IRQ_INDEX, 0, 1, &efd, sizeof(efd));
+	printf("err.set=%s\n", errname(ret));
+	ret = aer_inject(d->bdf);
+	printf("err.inject=%s fired=%s\n", errname(ret), fired(efd, 3000) ? "yes" : "no");
+	ret = set_irqs(d, 0, TRIGGER(EVENTFD), VFIO_PCI_ERR_IRQ_INDEX, 0, 1, &none, sizeof(none));
+	printf("err.unset=%s\n", errname(ret));
+	ret = aer_inject(d->bdf);
+	printf("err.inject.unset=%s fired=%s\n", errname(ret), fired(efd, 1000) ? "yes" : "no");
+	ret = cfg_read(d, PCI_VENDOR_ID, 2, &vendor);
+	printf("after.vendor=%s %#06x\n", got(ret), vendor);
+	close(efd);
+	return 0;
+}
+
 /*
  * A transfer of len bytes (at most 4) at pos of the VGA region at off: "<count> bytes", and
  * for a read with show, the value read.
@@ -2677,6 +2740,7 @@ static const struct {
 	{ "hot-reset-vf", cmd_hot_reset_vf },
 	{ "e1000-reg", cmd_e1000_reg },
 	{ "vga", cmd_vga },
+	{ "aer", cmd_aer },
 	{ "low-power", cmd_low_power },
 	{ "msix-one-eventfd", cmd_msix_one_eventfd },
 };
@@ -2690,7 +2754,7 @@ int main(int argc, char **argv)
 	if (argc != 4) {
 		fprintf(stderr,
 			"usage: %s info|regions|generic|edu|intx-exclusive|power|hot-reset|"
-			"hot-reset-vf|e1000-reg|vga|low-power|msix-one-eventfd <bdf> group|cdev\n",
+			"hot-reset-vf|e1000-reg|vga|aer|low-power|msix-one-eventfd <bdf> group|cdev\n",
 			argv[0]);
 		return 2;
 	}

@@ -675,6 +675,16 @@ impl VfioPciCoreDevice {
         }))
     }
 
+    /// Tells userspace that the PCI core detected an error on the function (AER), as C
+    /// vfio-pci's `vfio_pci_core_aer_err_detected()`: signals the error eventfd if userspace
+    /// set one, and answers that the driver can recover, userspace taking it from there.
+    pub fn error_detected(&self) -> pci::ErsResult {
+        if let Some(open) = Option::as_ref(&*self.open.lock()) {
+            open.irqs.error();
+        }
+        pci::ErsResult::CanRecover
+    }
+
     /// Asks userspace to release the device, while unbinding waits for it: signals the
     /// request eventfd if userspace set one, as C vfio-pci does.
     pub fn request(&self, parent: &device::Device<Bound>, count: u32) {

@@ -288,6 +288,11 @@ impl Irqs {
         self.req.as_ref().map(EventFd::signal).is_some()
     }
 
+    /// Signals the error eventfd, if userspace set one; returns whether it did.
+    pub(crate) fn error(&self) -> bool {
+        self.err.as_ref().map(EventFd::signal).is_some()
+    }
+
     /// Carries out `VFIO_DEVICE_SET_IRQS`, already checked with
     /// [`kernel::vfio::validate_irq_set`], with C vfio-pci's answers: `ENOTTY` for an action
     /// an index does not have (MSI and MSI-X cannot be masked), `EINVAL` for a request that

@@ -159,6 +159,12 @@ impl<D: VfioPciOps> VfioPciRegistration<D> {
         self.pm.release();
     }
 
+    /// Relays an error the PCI core detected on the function to userspace, for
+    /// [`pci::Driver::error_detected`]: see [`VfioPciCoreDevice::error_detected`].
+    pub fn error_detected(&self) -> pci::ErsResult {
+        self.dev.core().error_detected()
+    }
+
     /// Enables or disables SR-IOV VFs on the function, for [`pci::Driver::sriov_configure`]:
     /// see [`VfioPciCoreDevice::sriov_configure`].
     pub fn sriov_configure(

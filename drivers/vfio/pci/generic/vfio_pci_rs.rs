@@ -55,6 +55,15 @@ impl pci::Driver for VfioPciDriver {
         this.unbind(pdev);
     }
 
+    fn error_detected<'bound>(
+        _pdev: &'bound pci::Device<Core<'_>>,
+        this: Pin<&Self::Data<'bound>>,
+        _state: pci::ChannelState,
+    ) -> pci::ErsResult {
+        // As C vfio-pci: the user of the device hears of it through its error eventfd.
+        this.error_detected()
+    }
+
     fn sriov_configure<'bound>(
         pdev: &'bound pci::Device<Core<'_>>,
         this: Pin<&Self::Data<'bound>>,
