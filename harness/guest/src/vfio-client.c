@@ -222,27 +222,37 @@ static int open_group(const char *bdf)
 	return dfd;
 }
 
+/* The path of the function's VFIO device file, /dev/vfio/devices/vfioX: 0, or -ENOENT. */
+static int cdev_path(const char *bdf, char *path, size_t len)
+{
+	char name[NAME_MAX + 1], dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	d = opendir(dir);
+	if (!d)
+		return -ENOENT;
+	name[0] = '\0';
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "vfio", 4))
+			snprintf(name, sizeof(name), "%s", de->d_name);
+	closedir(d);
+	snprintf(path, len, "/dev/vfio/devices/%s", name);
+	return 0;
+}
+
 /* Opens the device's cdev and attaches it to a fresh IOAS of a new iommufd. */
 static int open_cdev(const char *bdf)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	char name[NAME_MAX + 1], path[PATH_MAX], dir[PATH_MAX];
-	struct dirent *de;
+	char path[PATH_MAX];
 	int iommufd, dfd;
-	DIR *d;
 
-	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
-	d = opendir(dir);
-	if (!d)
+	if (cdev_path(bdf, path, sizeof(path)))
 		die("vfio-dev directory of the device");
-	name[0] = '\0';
-	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, "vfio", 4))
-			snprintf(name, sizeof(name), "%s", de->d_name);
-	closedir(d);
-	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", name);
 	dfd = open(path, O_RDWR);
 	if (dfd < 0)
 		die("open the device cdev");
@@ -2355,10 +2365,8 @@ static int open_vf_beside(const char *bdf, int *gfd)
 		.token_uuid_ptr = (__u64)(unsigned long)vf_token,
 	};
 	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
-	char group[64], path[PATH_MAX], name[NAME_MAX + 1], uuid[40];
-	struct dirent *de;
+	char group[64], path[PATH_MAX], uuid[40];
 	int fd;
-	DIR *dir;
 
 	*gfd = -1;
 	if (container_fd >= 0) {
@@ -2380,16 +2388,8 @@ static int open_vf_beside(const char *bdf, int *gfd)
 		fd = ioctl(*gfd, VFIO_GROUP_GET_DEVICE_FD, path);
 		return fd < 0 ? -errno : fd;
 	}
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
-	dir = opendir(path);
-	if (!dir)
+	if (cdev_path(bdf, path, sizeof(path)))
 		return -ENOENT;
-	name[0] = '\0';
-	while ((de = readdir(dir)))
-		if (!strncmp(de->d_name, "vfio", 4))
-			snprintf(name, sizeof(name), "%s", de->d_name);
-	closedir(dir);
-	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", name);
 	fd = open(path, O_RDWR);
 	if (fd < 0)
 		return -errno;

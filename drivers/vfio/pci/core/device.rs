@@ -564,6 +564,11 @@ impl VfioPciCoreDevice {
     /// without being reset, and the reset resets the set's functions only. Called with the lock
     /// of the VFIO device set held, by the VFIO core: no device of the set is opened meanwhile.
     fn try_reset_set(pdev: &pci::Device<Bound>) {
+        // Most closes end here, without walking the bus: nothing in the set is left unreset
+        // (which only closes change, under the VFIO set lock this close holds).
+        if !devset::lock().set_needs_reset_any(pdev).unwrap_or(false) {
+            return;
+        }
         let Some(scope) = pdev.hot_reset_scope() else {
             return;
         };
@@ -573,9 +578,6 @@ impl VfioPciCoreDevice {
         };
         let pm = {
             let sets = devset::lock();
-            if !sets.set_needs_reset_any(pdev).unwrap_or(false) {
-                return;
-            }
             let Ok(set) = sets.resettable_set(pdev, &affected) else {
                 return;
             };
