@@ -10,7 +10,10 @@
 # The guest's machine: q35 with a VT-d IOMMU (interrupt remapping on), an igb SR-IOV PF
 # behind a PCIe root port (room for its VFs), QEMU's edu device and pci-testdev, and behind a
 # second root port one device of two functions, an e1000 and a pci-serial, which a bus reset
-# resets together (neither has a reset of its own), and a std VGA (the VGA region).
+# resets together (neither has a reset of its own), and a std VGA (the VGA region). BARs
+# smaller than a page: an rtl8139's 256-byte BAR alone behind a third root port (on a page
+# boundary, its page free: mapped), and on the root bus an sdhci-pci's 256-byte BAR with a
+# pcnet's 32-byte one in the same page (neither mapped).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -54,6 +57,10 @@ qemu=(qemu-system-x86_64 -M q35 -accel "tcg${tcg:+,$tcg}" -cpu max -smp 2 -m "${
 	-device edu
 	-device pci-testdev
 	-device VGA
+	-device pcie-root-port,id=rp3,bus=pcie.0,chassis=3,slot=3
+	-device rtl8139,bus=rp3,mac=52:54:00:56:78:9a
+	-device sdhci-pci
+	-device pcnet
 	-fsdev local,id=rootfs,path=/,security_model=none,readonly=on,multidevs=remap
 	-device virtio-9p-pci,fsdev=rootfs,mount_tag=/dev/root
 	-fsdev local,id=results,path="$RESULTS",security_model=none

@@ -4,10 +4,13 @@
 //!
 //! A variant driver is the generic VFIO PCI driver plus what one device needs. This one is
 //! for QEMU's PCI test device (`pci-testdev`, 1b36:0005): it uses the core's behaviour for
-//! every operation but `open_device`, which it overrides to add a device-specific region
-//! after calling the core. The region is read-only and holds the function's identity (vendor,
-//! device and revision ID) as a small example of what a real variant exposes that way
-//! (firmware tables, a vendor register window).
+//! every operation but `open_device`, which it overrides to add two device-specific regions
+//! after calling the core, small examples of what real variants expose that way:
+//!
+//! - the function's identity (vendor, device and revision ID), read-only, read through the
+//!   sample's own [`DevRegion`] (as firmware tables are);
+//! - the page of test headers of BAR 0, as a [`BarWindow`]: a vendor's register window within
+//!   a BAR, which the core reads, writes and lets userspace mmap as the BAR itself.
 //!
 //! Everything a variant needs is in the core's [`VfioPciOps`] trait and the VFIO and PCI
 //! abstractions: there is no `unsafe` here.
@@ -22,6 +25,7 @@ use kernel::{
     vfio::uapi, //
 };
 use vfio_pci_core_rs::{
+    BarWindow,
     CoreParams,
     DevRegion,
     DevRegionInfo,
@@ -33,6 +37,12 @@ use vfio_pci_core_rs::{
 
 /// The subtype of the identity region, within the Red Hat vendor type.
 const IDENT_SUBTYPE: u32 = 1;
+/// The subtype of the test header window, within the Red Hat vendor type.
+const HEADERS_SUBTYPE: u32 = 2;
+/// The test header window: the first page of BAR 0.
+const HEADERS: BarWindow = BarWindow { bar: 0, offset: 0 };
+/// The size of the test header window.
+const HEADERS_SIZE: u64 = 4096;
 
 /// The PCI driver: binds to pci-testdev through `driver_override` only.
 struct SampleDriver;
@@ -67,22 +77,34 @@ impl VfioPciOps for SampleDevice {
     }
 
     fn open_device(dev: &Registered<Self>) -> Result {
-        dev.core().open_device(dev.parent())?;
-        let region = DevRegionInfo {
-            region_type: uapi::REGION_TYPE_PCI_VENDOR_TYPE
-                | u32::from(pci::Vendor::REDHAT.as_raw()),
+        let core = dev.core();
+        core.open_device(dev.parent())?;
+        let vendor_type =
+            uapi::REGION_TYPE_PCI_VENDOR_TYPE | u32::from(pci::Vendor::REDHAT.as_raw());
+        let ident = DevRegionInfo {
+            region_type: vendor_type,
             subtype: IDENT_SUBTYPE,
             size: 8,
             writable: false,
         };
+        let headers = DevRegionInfo {
+            region_type: vendor_type,
+            subtype: HEADERS_SUBTYPE,
+            size: HEADERS_SIZE,
+            writable: true,
+        };
         let registered = KBox::new(IdentRegion, GFP_KERNEL)
             .map_err(Error::from)
-            .and_then(|ops| dev.core().register_dev_region(region, ops));
+            .and_then(|ops| core.register_dev_region(ident, ops))
+            .and_then(|_| core.register_bar_window(headers, HEADERS));
         if let Err(e) = registered {
-            dev.core().close_device(dev.parent());
+            core.close_device(dev.parent());
             return Err(e);
         }
-        dev_info!(dev.parent(), "opened with the identity region\n");
+        dev_info!(
+            dev.parent(),
+            "opened with the identity and test header regions\n"
+        );
         Ok(())
     }
 }

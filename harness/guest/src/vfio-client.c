@@ -2169,6 +2169,64 @@ static void check_edu(struct dev *d)
  * their info and capabilities, their contents read through the region in one pread, and the
  * errno of a one-byte write to them (or "written").
  */
+/*
+ * A device-specific region with the MMAP flag: "key=value" lines. Its first page mapped, every
+ * dword of it reads as by pread (but for those that change between two preads); with memory
+ * decoding off, an access through the mapping gets SIGBUS, and reads again once it is back on.
+ * A mapping past the region's last page, or a private one: EINVAL. With
+ * VFIO_CLIENT_REGION_WRITE=<offset>:<byte>, that byte written through the mapping, and the 64
+ * bytes from the offset read by pread afterwards.
+ */
+static void region_mmap(struct dev *d, unsigned int i, const struct vfio_region_info *info)
+{
+	__u64 len = (info->size + page_size - 1) & ~(page_size - 1);
+	const char *poke = getenv("VFIO_CLIENT_REGION_WRITE");
+	unsigned int off, bad = 0, poff;
+	__u8 after[64];
+	int pval;
+	__u32 v, w, again, cmd = 0;
+	void *m;
+
+	m = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd, info->offset);
+	printf("region.%u.mmap=%s\n", i, m == MAP_FAILED ? errname(errno) : "ok");
+	if (m == MAP_FAILED)
+		return;
+	cfg_read(d, PCI_COMMAND, 2, &cmd);
+	cfg_write(d, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY);
+	for (off = 0; off < info->size && off < page_size; off += 4) {
+		v = w = again = 0;
+		if (xfer(d->fd, false, &v, 4, info->offset + off) != 4 || mmio(m + off, &w, false) ||
+		    xfer(d->fd, false, &again, 4, info->offset + off) != 4)
+			bad++;
+		else if (v == again && v != w)
+			bad++;
+	}
+	printf("region.%u.mmap.dwords=%u differ=%u\n", i, off / 4, bad);
+	if (poke && sscanf(poke, "%u:%i", &poff, &pval) == 2 && poff < page_size - 64) {
+		*(volatile __u8 *)(m + poff) = pval;
+		memset(after, 0, sizeof(after));
+		xfer(d->fd, false, after, sizeof(after), info->offset + poff);
+		printf("region.%u.mmap.after-write=", i);
+		for (off = 0; off < sizeof(after); off++)
+			printf("%02x", after[off]);
+		printf("\n");
+	}
+	cfg_write(d, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY);
+	printf("region.%u.mmap.memory-off=%s\n", i, mmio(m, &w, false) ? "SIGBUS" : "read");
+	cfg_write(d, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY);
+	printf("region.%u.mmap.memory-on=%s\n", i, mmio(m, &w, false) ? "SIGBUS" : "read");
+	cfg_write(d, PCI_COMMAND, 2, cmd);
+	munmap(m, page_size);
+	m = mmap(NULL, len + page_size, PROT_READ, MAP_SHARED, d->fd, info->offset);
+	printf("region.%u.mmap.beyond=%s\n", i, m == MAP_FAILED ? errname(errno) : "ok");
+	if (m != MAP_FAILED)
+		munmap(m, len + page_size);
+	m = mmap(NULL, page_size, PROT_READ, MAP_PRIVATE, d->fd, info->offset);
+	printf("region.%u.mmap.private=%s\n", i, m == MAP_FAILED ? errname(errno) : "ok");
+	if (m != MAP_FAILED)
+		munmap(m, page_size);
+}
+
 static int cmd_regions(struct dev *d)
 {
 	struct vfio_region_info info;
@@ -2202,6 +2260,11 @@ static int cmd_regions(struct dev *d)
 			printf("region.%u.write.errno=%d\n", i, errno);
 		else
 			printf("region.%u.write=written\n", i);
+		if (info.flags & VFIO_REGION_INFO_FLAG_MMAP)
+			region_mmap(d, i, &info);
+		else
+			printf("region.%u.mmap=%s\n", i,
+			       map(d, i, 0, page_size, MAP_SHARED) ? "ok" : errname(errno));
 	}
 	return 0;
 }
@@ -2727,6 +2790,83 @@ static int cmd_msix_one_eventfd(struct dev *d)
 	return 0;
 }
 
+/*
+ * BARs smaller than a page, which C vfio-pci maps by their page when they start one, once it
+ * reserved the rest of it: "key=value" lines for each BAR (size, flags, whether a page of it
+ * maps); for those that map, every dword read through the mapping as through pread (but for
+ * those that change between two preads), the first bytes, and with
+ * VFIO_CLIENT_SCRATCH=<bar>:<offset> a read-write dword written through the mapping and read
+ * by pread, then the other way round; the reservations in /proc/iomem while
+ * the device is open. Then the mmap and memory-enable checks.
+ */
+static int cmd_subpage(struct dev *d)
+{
+	const char *scratch = getenv("VFIO_CLIENT_SCRATCH");
+	unsigned int i, off, bad, sbar = NUM_BARS, soff = 0;
+	__u32 v, w, orig;
+	__u8 head[8];
+	char line[256];
+	FILE *f;
+	void *m;
+
+	if (scratch && sscanf(scratch, "%u:%i", &sbar, &soff) != 2)
+		sbar = NUM_BARS;
+	for (i = 0; i < NUM_BARS; i++) {
+		if (!bar_present(d, i))
+			continue;
+		m = map(d, i, 0, page_size, MAP_SHARED);
+		printf("bar%u size=%#llx flags=%#x map-page=%s\n", i,
+		       (unsigned long long)region_size(d, i), d->region[i].flags,
+		       m ? "ok" : errname(errno));
+		if (!m)
+			continue;
+		/* A register that changes by itself (a timer) reads twice the same by pread. */
+		for (off = 0, bad = 0; off < region_size(d, i) && off < page_size; off += 4) {
+			v = w = orig = 0;
+			if (region_rw(d, false, i, off, &v, 4) != 4 || mmio(m + off, &w, false) ||
+			    region_rw(d, false, i, off, &orig, 4) != 4)
+				bad++;
+			else if (v == orig && v != w)
+				bad++;
+		}
+		printf("bar%u.dwords=%u differ=%u\n", i, off / 4, bad);
+		result(!bad, "subpage-dwords", "BAR%u: each dword mapped reads as by pread", i);
+		memset(head, 0, sizeof(head));
+		region_rw(d, false, i, 0, head, sizeof(head));
+		printf("bar%u.head=%02x:%02x:%02x:%02x:%02x:%02x:%02x:%02x\n", i, head[0],
+		       head[1], head[2], head[3], head[4], head[5], head[6], head[7]);
+		if (i == sbar) {
+			orig = 0;
+			region_rw(d, false, i, soff, &orig, 4);
+			v = 0x5aa5c33c;
+			w = 0;
+			mmio(m + soff, &v, true);
+			region_rw(d, false, i, soff, &w, 4);
+			printf("bar%u.scratch mapped-write=%#010x pread=%#010x\n", i, v, w);
+			result(v == w, "subpage-write-mapped",
+			       "BAR%u: a dword written through the mapping reads back by pread", i);
+			v = 0x01234567;
+			w = 0;
+			region_rw(d, true, i, soff, &v, 4);
+			mmio(m + soff, &w, false);
+			printf("bar%u.scratch pwrite=%#010x mapped-read=%#010x\n", i, v, w);
+			result(v == w, "subpage-write-pwrite",
+			       "BAR%u: a dword written by pwrite reads back through the mapping", i);
+			region_rw(d, true, i, soff, &orig, 4);
+		}
+		munmap(m, page_size);
+	}
+	f = fopen("/proc/iomem", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "vfio sub-page reserved"))
+			printf("iomem: %s", line + strspn(line, " "));
+	if (f)
+		fclose(f);
+	check_mmap(d);
+	check_memory_enable(d);
+	return failures ? 1 : 0;
+}
+
 /* The commands other than the checks ("generic", "edu"), and what runs them. */
 static const struct {
 	const char *name;
@@ -2743,6 +2883,7 @@ static const struct {
 	{ "aer", cmd_aer },
 	{ "low-power", cmd_low_power },
 	{ "msix-one-eventfd", cmd_msix_one_eventfd },
+	{ "subpage", cmd_subpage },
 };
 
 int main(int argc, char **argv)
@@ -2754,7 +2895,8 @@ int main(int argc, char **argv)
 	if (argc != 4) {
 		fprintf(stderr,
 			"usage: %s info|regions|generic|edu|intx-exclusive|power|hot-reset|"
-			"hot-reset-vf|e1000-reg|vga|aer|low-power|msix-one-eventfd <bdf> group|cdev\n",
+			"hot-reset-vf|e1000-reg|vga|aer|low-power|msix-one-eventfd|subpage <bdf> "
+			"group|cdev\n",
 			argv[0]);
 		return 2;
 	}

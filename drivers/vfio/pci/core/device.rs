@@ -58,6 +58,9 @@ use crate::{
         MAX_IOEVENTFDS, //
     },
     region::{
+        Backing,
+        BarMmap,
+        BarWindow,
         DevRegion,
         DevRegionEntry,
         DevRegionInfo, //
@@ -174,6 +177,8 @@ pub(crate) struct Open {
     vconfig: VConfig,
     /// The memory BARs mapped so far, on first access; shared with the ioeventfds.
     bars: [Option<Arc<pci::DevresBar>>; NUM_BARS],
+    /// Which BARs userspace may mmap, decided at open ([`BarMmap`]).
+    bar_mmap: BarMmap,
     /// Open while userspace may access the memory BARs ([`Open::memory_enabled`]), for the
     /// ioeventfds' writes: closed before memory goes away.
     gate: Arc<MemGate>,
@@ -214,6 +219,24 @@ impl Open {
             *slot = Some(Arc::new(mapped, GFP_KERNEL)?);
         }
         slot.as_ref().ok_or(EINVAL)
+    }
+
+    /// Where region `index` maps, if userspace may mmap it: the memory BAR, the offset of the
+    /// region in it and the region's size (`EINVAL` for a region that does not map).
+    fn mapping(&self, pdev: &pci::Device<Bound>, index: u32) -> Result<(u32, u64, u64)> {
+        if index <= uapi::PCI_BAR5_REGION_INDEX {
+            let len = pdev.resource_len(index)?;
+            if len == 0 || !self.bar_mmap.supported(index) {
+                return Err(EINVAL);
+            }
+            return Ok((index, 0, len));
+        }
+        let i = index.checked_sub(uapi::PCI_NUM_REGIONS).ok_or(EINVAL)?;
+        let region = self.regions.get(i as usize).ok_or(EINVAL)?;
+        match region.backing {
+            Backing::Bar(w) => Ok((w.bar, w.offset, region.info.size)),
+            Backing::Ops(_) => Err(EINVAL),
+        }
     }
 
     /// Stops userspace's accesses to the function's memory, for a reset, as C does: its
@@ -357,11 +380,35 @@ impl VfioPciCoreDevice {
     ) -> Result<u32> {
         let mut guard = self.open.lock();
         let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
+        Self::add_region(open, info, Backing::Ops(ops))
+    }
+
+    /// Adds a device-specific region that is a window onto memory BAR `window.bar`, for the
+    /// rest of this open of the device, as [`VfioPciCoreDevice::register_dev_region`] does;
+    /// the core reads and writes it as the BAR, and userspace may mmap it. The region must be
+    /// writable: its pages are the BAR's, which userspace may map read-write anyway. `EINVAL`
+    /// if it is not, if the BAR is not one userspace may mmap, or if the region does not fit
+    /// in the BAR from a page boundary.
+    pub fn register_bar_window(&self, info: DevRegionInfo, window: BarWindow) -> Result<u32> {
+        let mut guard = self.open.lock();
+        let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
+        if !info.writable
+            || window.bar > uapi::PCI_BAR5_REGION_INDEX
+            || !open.bar_mmap.supported(window.bar)
+        {
+            return Err(EINVAL);
+        }
+        window.check(info.size, self.pdev.resource_len(window.bar)?, PAGE)?;
+        Self::add_region(open, info, Backing::Bar(window))
+    }
+
+    /// Adds a device-specific region after the others: its region index, `ENOSPC` past 64.
+    fn add_region(open: &mut Open, info: DevRegionInfo, backing: Backing) -> Result<u32> {
         if open.regions.len() >= MAX_DEV_REGIONS {
             return Err(ENOSPC);
         }
         open.regions
-            .push(DevRegionEntry { info, ops }, GFP_KERNEL)?;
+            .push(DevRegionEntry { info, backing }, GFP_KERNEL)?;
         // CAST: bounded by `MAX_DEV_REGIONS`.
         Ok(uapi::PCI_NUM_REGIONS + open.regions.len() as u32 - 1)
     }
@@ -437,6 +484,7 @@ impl VfioPciCoreDevice {
             }
         };
         let msix = Self::msix_table(&hw).unwrap_or(None);
+        let bar_mmap = BarMmap::probe(pdev);
         let gate = match MemGate::new(vconfig.memory_enabled()) {
             Ok(g) => g,
             Err(e) => {
@@ -451,6 +499,7 @@ impl VfioPciCoreDevice {
             low_power_intx_masked: false,
             vconfig,
             bars: Default::default(),
+            bar_mmap,
             gate,
             ioeventfds: KVec::new(),
             saved,
@@ -1206,30 +1255,27 @@ impl VfioPciCoreDevice {
     }
 
     /// Sets up an mmap of a BAR, with C vfio-pci's rules: a shared mapping of a BAR that
-    /// supports it, within the BAR (rounded up to a page). The mapping is populated on fault
-    /// ([`VfioPciCoreDevice::mmap_fault`]).
+    /// supports it, within the BAR (rounded up to a page); or of a device-specific region that
+    /// is a [`BarWindow`], within the region (rounded up to a page). The mapping is populated
+    /// on fault ([`VfioPciCoreDevice::mmap_fault`]).
     pub fn mmap(&self, dev: &vfio::Registered<impl vfio::Driver>, vma: &vfio::Mmap) -> Result {
         let pdev = bound(dev.parent())?;
         let (index, start) = split_offset(vma.pgoff() << PAGE_SHIFT);
-        if index > uapi::PCI_BAR5_REGION_INDEX || !vma.is_shared() {
-            return Err(EINVAL);
-        }
-        let len = pdev.resource_len(index)?;
-        if len == 0 || !self.bar_mmap_supported(index, len)? {
-            return Err(EINVAL);
-        }
-        let phys_len = len.next_multiple_of(PAGE);
-        if start
-            .checked_add(vma.size())
-            .is_none_or(|end| end > phys_len)
-        {
+        if !vma.is_shared() {
             return Err(EINVAL);
         }
         let mut guard = self.open.lock();
         let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
-        // The region is requested for the mapping, as for region access.
-        // CAST: `index` is a BAR index below 6.
-        open.bar(pdev, index as usize)?;
+        let (bar, _, len) = open.mapping(pdev, index)?;
+        if start
+            .checked_add(vma.size())
+            .is_none_or(|end| end > len.next_multiple_of(PAGE))
+        {
+            return Err(EINVAL);
+        }
+        // The BAR is requested for the mapping, as for region access.
+        // CAST: `bar` is a BAR index below 6.
+        open.bar(pdev, bar as usize)?;
         vma.set_io_fault(dev);
         Ok(())
     }
@@ -1253,16 +1299,21 @@ impl VfioPciCoreDevice {
             return vfio::VmFault::SIGBUS;
         }
         let (index, off) = split_offset(fault.pgoff() << PAGE_SHIFT);
-        let (Ok(start), Ok(len)) = (pdev.resource_start(index), pdev.resource_len(index)) else {
+        let Ok((bar, base, len)) = open.mapping(pdev, index) else {
             return vfio::VmFault::SIGBUS;
         };
-        if index > uapi::PCI_BAR5_REGION_INDEX || off >= len.next_multiple_of(PAGE) {
+        let Ok(start) = pdev.resource_start(bar) else {
+            return vfio::VmFault::SIGBUS;
+        };
+        if off >= len.next_multiple_of(PAGE) {
             return vfio::VmFault::SIGBUS;
         }
-        // SAFETY: The page lies within memory BAR `index` (checked at mmap and above), which
-        // the core requested for userspace; mappings are invalidated before the BAR's memory
-        // decoding is turned off, the function reset or put in a low-power state.
-        unsafe { fault.insert_pfn((start + off) >> PAGE_SHIFT) }
+        // SAFETY: The page lies within the pages of memory BAR `bar` (checked above: a window
+        // starts on a page boundary and ends within the BAR), which userspace may map (the rest
+        // of the page of a BAR smaller than a page is reserved) and which the core requested
+        // for userspace at mmap; mappings are invalidated before the BAR's memory decoding is
+        // turned off, the function reset or put in a low-power state.
+        unsafe { fault.insert_pfn((start + base + off) >> PAGE_SHIFT) }
     }
 
     /// Handles `VFIO_DEVICE_GET_REGION_INFO` for the fixed vfio-pci regions, as C vfio-pci
@@ -1278,11 +1329,11 @@ impl VfioPciCoreDevice {
         let index = info.index();
         match index {
             uapi::PCI_BAR0_REGION_INDEX..=uapi::PCI_BAR5_REGION_INDEX => {
-                self.bar_info(index, info)?;
-                let msix_bar = Option::as_ref(&*self.open.lock())
-                    .and_then(|open| open.msix)
-                    // CAST: a BAR index below 6.
-                    .is_some_and(|m| m.bar == index as usize);
+                let guard = self.open.lock();
+                let open = Option::as_ref(&*guard).ok_or(EINVAL)?;
+                self.bar_info(open, index, info)?;
+                // CAST: a BAR index below 6.
+                let msix_bar = open.msix.is_some_and(|m| m.bar == index as usize);
                 if msix_bar && info.flags() & uapi::REGION_INFO_FLAG_MMAP != 0 {
                     caps.add_header(uapi::REGION_INFO_CAP_MSIX_MAPPABLE, 1)?;
                 }
@@ -1320,14 +1371,14 @@ impl VfioPciCoreDevice {
                 let region = open.regions.get(i as usize).ok_or(EINVAL)?;
                 let r = region.info;
                 info.set_size(r.size);
-                info.set_flags(
-                    uapi::REGION_INFO_FLAG_READ
-                        | if r.writable {
-                            uapi::REGION_INFO_FLAG_WRITE
-                        } else {
-                            0
-                        },
-                );
+                let mut flags = uapi::REGION_INFO_FLAG_READ;
+                if r.writable {
+                    flags |= uapi::REGION_INFO_FLAG_WRITE;
+                }
+                if let Backing::Bar(_) = region.backing {
+                    flags |= uapi::REGION_INFO_FLAG_MMAP;
+                }
+                info.set_flags(flags);
                 caps.add(uapi::REGION_INFO_CAP_TYPE, 1, &[r.region_type, r.subtype])?;
             }
         }
@@ -1336,7 +1387,7 @@ impl VfioPciCoreDevice {
     }
 
     /// Fills in region info for BAR `bar`.
-    fn bar_info(&self, bar: u32, info: &mut vfio::RegionInfo) -> Result {
+    fn bar_info(&self, open: &Open, bar: u32, info: &mut vfio::RegionInfo) -> Result {
         let len = self.pdev.resource_len(bar)?;
         info.set_size(len);
         if len == 0 {
@@ -1344,21 +1395,11 @@ impl VfioPciCoreDevice {
             return Ok(());
         }
         let mut flags = uapi::REGION_INFO_FLAG_READ | uapi::REGION_INFO_FLAG_WRITE;
-        if self.bar_mmap_supported(bar, len)? {
+        if open.bar_mmap.supported(bar) {
             flags |= uapi::REGION_INFO_FLAG_MMAP;
         }
         info.set_flags(flags);
         Ok(())
-    }
-
-    /// Whether userspace may mmap BAR `bar`, of `len` bytes: a memory BAR of at least a page.
-    /// (C vfio-pci also maps a smaller BAR that starts on a page boundary, after reserving the
-    /// rest of the page; the core does not reserve it yet, so it does not map those.)
-    fn bar_mmap_supported(&self, bar: u32, len: u64) -> Result<bool> {
-        if !self.pdev.resource_flags(bar)?.is_mem() {
-            return Ok(false);
-        }
-        Ok(len >= PAGE)
     }
 
     /// Reads from the device file at `offset`: config space, or a BAR.
@@ -1473,15 +1514,19 @@ impl VfioPciCoreDevice {
                 // CAST: the result is at most the user's count.
                 let count = (access.len() as u64).min(info.size - pos) as usize;
                 access.bounced(count, |done, buf| {
-                    let guard = self.open.lock();
-                    let open = Option::as_ref(&*guard).ok_or(EINVAL)?;
+                    let mut guard = self.open.lock();
+                    let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
                     let region = open.regions.get(i as usize).ok_or(EINVAL)?;
                     // CAST: `done` fits in `u64`.
                     let at = pos + done as u64;
-                    if write {
-                        region.ops.write(pdev, at, buf)
-                    } else {
-                        region.ops.read(pdev, at, buf)
+                    match &region.backing {
+                        Backing::Ops(ops) if write => ops.write(pdev, at, buf),
+                        Backing::Ops(ops) => ops.read(pdev, at, buf),
+                        &Backing::Bar(w) => {
+                            let _pm = open.resume_if_low_power(pdev)?;
+                            let len = pdev.resource_len(w.bar)?;
+                            region_rw(open, pdev, w.bar, len, w.offset + at, buf, write)
+                        }
                     }
                 })
             }

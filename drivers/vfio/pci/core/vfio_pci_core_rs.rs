@@ -32,6 +32,7 @@ pub use device::{
     VfioPciCoreDevice, //
 };
 pub use region::{
+    BarWindow,
     DevRegion,
     DevRegionInfo, //
 };
@@ -70,6 +71,66 @@ mod tests {
         region_offset,
         split_offset, //
     };
+    use crate::region::{
+        BarMapping,
+        BarWindow, //
+    };
+
+    #[test]
+    fn bars_map_by_c_rules() {
+        use BarMapping::{
+            None as No,
+            SubPage,
+            Whole, //
+        };
+        const PAGE: u64 = 4096;
+        // (memory, start, length, page size, mapping)
+        let cases = [
+            // Memory BARs of a page or more map whole, wherever they start.
+            (true, 0xfe00_0000, PAGE, PAGE, Whole),
+            (true, 0x1_0000_0000, 1 << 30, PAGE, Whole),
+            // Smaller ones only on a page boundary, by their page.
+            (true, 0xfe00_1000, 0x100, PAGE, SubPage),
+            (true, 0xfe00_1000, PAGE - 16, PAGE, SubPage),
+            (true, 0xfe00_1100, 0x100, PAGE, No),
+            (true, 0xfe00_1ff0, 0x10, PAGE, No),
+            // Never I/O port BARs, nor empty ones.
+            (false, 0x1000, PAGE, PAGE, No),
+            (false, 0xc000, 0x20, PAGE, No),
+            (true, 0, 0, PAGE, No),
+            // With larger pages, a BAR of 4 KiB is a sub-page one.
+            (true, 0x10000, 0x1000, 0x10000, SubPage),
+            (true, 0x11000, 0x1000, 0x10000, No),
+        ];
+        for (is_mem, start, len, page, mapping) in cases {
+            assert_eq!(BarMapping::of(is_mem, start, len, page), mapping);
+        }
+    }
+
+    #[test]
+    fn bar_windows_fit_from_a_page_boundary() {
+        const PAGE: u64 = 4096;
+        let at = |offset| BarWindow { bar: 2, offset };
+        // (window offset, region size, BAR length, fits)
+        let cases = [
+            (0, PAGE, PAGE, true),
+            (0, 0x100, PAGE, true),
+            (PAGE, PAGE, 4 * PAGE, true),
+            (3 * PAGE, PAGE, 4 * PAGE, true),
+            (0, 0x100, 0x100, true),
+            // Past the end of the BAR, by a byte or a page.
+            (3 * PAGE, PAGE + 1, 4 * PAGE, false),
+            (4 * PAGE, PAGE, 4 * PAGE, false),
+            (0, 0x101, 0x100, false),
+            // Not on a page boundary; empty; wrapping around.
+            (0x800, 0x100, PAGE, false),
+            (0, 0, PAGE, false),
+            (u64::MAX & !(PAGE - 1), PAGE, u64::MAX, false),
+        ];
+        for (offset, size, bar_len, fits) in cases {
+            assert_eq!(at(offset).check(size, bar_len, PAGE).is_ok(), fits);
+        }
+    }
 
     #[test]
     fn region_offsets_round_trip() {
