@@ -44,10 +44,17 @@ rc=$?
 set -e
 ((rc == 0)) || die "kernel build failed"
 
-# Warnings in what the project writes or patches are errors.
+# Warnings in what the project writes or patches are errors: C's, on the line that names the
+# file, and rustc's and clippy's, whose "warning: ..." line comes first and the file on a
+# "--> <file>:<line>:<col>" line below it.
 files=$(cut -d' ' -f1 "$TREE/.vfio-rs-manifest" | sed 's/[.[\*^$]/\\&/g' | paste -sd'|')
-if [[ -n "$files" ]] && grep -E "($files)" "$WARNLOG" | grep -qiE 'warning|error'; then
-	grep -E -B2 -A8 "($files)" "$WARNLOG" >&2
+if [[ -n "$files" ]] && RE="($files)" awk '
+	BEGIN { re = ENVIRON["RE"] }
+	/^(warning|error)(\[[^]]*\])?: / { diag = $0; next }
+	/^ *--> / && diag != "" && $0 ~ re { print diag; print; found = 1 }
+	/^$/ { diag = "" }
+	$0 ~ re && tolower($0) ~ /warning|error/ { print; found = 1 }
+	END { exit !found }' "$WARNLOG" >&2; then
 	die "warnings in project files (see above)"
 fi
 

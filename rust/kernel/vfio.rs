@@ -1137,6 +1137,48 @@ impl InfoCaps {
         };
         Ok(())
     }
+
+    /// Appends a `VFIO_REGION_INFO_CAP_SPARSE_MMAP` capability: the areas of a region that
+    /// userspace may mmap, when it may not map all of it. `EINVAL` for more areas than the
+    /// capability can list.
+    pub fn add_sparse_mmap(&mut self, areas: &[SparseMmapArea]) -> Result {
+        type Cap = bindings::vfio_region_info_cap_sparse_mmap;
+        type Area = bindings::vfio_region_sparse_mmap_area;
+        let nr_areas = u32::try_from(areas.len())?;
+        let len = areas
+            .len()
+            .checked_mul(mem::size_of::<Area>())
+            .and_then(|l| l.checked_add(mem::size_of::<Cap>()))
+            .ok_or(EINVAL)?;
+        // SAFETY: `self.0` is the core's capability chain; `vfio_info_cap_add()` grows it by
+        // `len` bytes (rounded up to 8) and returns the new, zeroed capability, 8-byte aligned.
+        let hdr = from_err_ptr(unsafe {
+            bindings::vfio_info_cap_add(&mut self.0, len, uapi::REGION_INFO_CAP_SPARSE_MMAP, 1)
+        })?;
+        let cap = hdr.cast::<Cap>();
+        // SAFETY: The new capability has room for `len` bytes, suitably aligned: the
+        // sparse-mmap structure, then `areas.len()` areas.
+        unsafe {
+            (*cap).nr_areas = nr_areas;
+            let first = ptr::addr_of_mut!((*cap).areas).cast::<Area>();
+            for (i, area) in areas.iter().enumerate() {
+                first.add(i).write(Area {
+                    offset: area.offset,
+                    size: area.size,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An area of a region that userspace may mmap, for [`InfoCaps::add_sparse_mmap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SparseMmapArea {
+    /// Where the area starts in the region, in bytes.
+    pub offset: u64,
+    /// The area's size in bytes.
+    pub size: u64,
 }
 
 /// An eventfd userspace handed to the device to be signalled, `struct eventfd_ctx`.
@@ -1293,6 +1335,10 @@ pub mod uapi {
     // CAST: a small capability ID.
     pub const REGION_INFO_CAP_MSIX_MAPPABLE: u16 =
         bindings::VFIO_REGION_INFO_CAP_MSIX_MAPPABLE as u16;
+
+    /// `VFIO_REGION_INFO_CAP_SPARSE_MMAP`: the areas of a region that userspace may mmap.
+    // CAST: a small capability ID.
+    pub const REGION_INFO_CAP_SPARSE_MMAP: u16 = bindings::VFIO_REGION_INFO_CAP_SPARSE_MMAP as u16;
 
     /// `VFIO_REGION_INFO_CAP_TYPE`: the type and subtype of a device-specific region.
     // CAST: a small capability ID.

@@ -10,11 +10,18 @@
 //! - the function's identity (vendor, device and revision ID), read-only, read through the
 //!   sample's own [`DevRegion`] (as firmware tables are);
 //! - the page of test headers of BAR 0, as a [`BarWindow`]: a vendor's register window within
-//!   a BAR, which the core reads, writes and lets userspace mmap as the BAR itself.
+//!   a BAR, which the core reads, writes and lets userspace mmap as the BAR itself. The sample
+//!   also overrides `region_info` to describe the mappable part of the window with a
+//!   sparse-mmap capability (all of it, here), as C variants that map only parts of a region
+//!   do.
 //!
 //! Everything a variant needs is in the core's [`VfioPciOps`] trait and the VFIO and PCI
 //! abstractions: there is no `unsafe` here.
 
+use core::sync::atomic::{
+    AtomicU32,
+    Ordering, //
+};
 use kernel::{
     device::{
         Bound,
@@ -22,7 +29,11 @@ use kernel::{
     },
     pci,
     prelude::*,
-    vfio::uapi, //
+    vfio::{
+        self,
+        uapi,
+        SparseMmapArea, //
+    }, //
 };
 use vfio_pci_core_rs::{
     BarWindow,
@@ -47,11 +58,13 @@ const HEADERS_SIZE: u64 = 4096;
 /// The PCI driver: binds to pci-testdev through `driver_override` only.
 struct SampleDriver;
 
-/// The device data: the core, and nothing else this sample needs.
+/// The device data: the core, and the region index of the test header window.
 #[pin_data]
 struct SampleDevice {
     #[pin]
     core: VfioPciCoreDevice,
+    /// The region index of the test header window while the device is open, 0 otherwise.
+    headers: AtomicU32,
 }
 
 /// The identity region: vendor ID, device ID (little-endian 16-bit each), revision ID, padding.
@@ -95,16 +108,42 @@ impl VfioPciOps for SampleDevice {
         };
         let registered = KBox::new(IdentRegion, GFP_KERNEL)
             .map_err(Error::from)
-            .and_then(|ops| core.register_dev_region(ident, ops))
-            .and_then(|_| core.register_bar_window(headers, HEADERS));
+            .and_then(|ops| core.register_dev_region(ident, ops));
         if let Err(e) = registered {
             core.close_device(dev.parent());
             return Err(e);
+        }
+        // The window needs BAR 0 to be mappable, which it may not be (pages larger than the
+        // BAR whose rest is in use, or BARs that must not be mapped): the device works
+        // without it.
+        match core.register_bar_window(headers, HEADERS) {
+            Ok(index) => dev.headers.store(index, Ordering::Relaxed),
+            Err(e) => dev_info!(dev.parent(), "no test header window: {:?}\n", e),
         }
         dev_info!(
             dev.parent(),
             "opened with the identity and test header regions\n"
         );
+        Ok(())
+    }
+
+    fn close_device(dev: &Registered<Self>) {
+        dev.headers.store(0, Ordering::Relaxed);
+        dev.core().close_device(dev.parent());
+    }
+
+    fn region_info(
+        dev: &Registered<Self>,
+        info: &mut vfio::RegionInfo,
+        caps: &mut vfio::InfoCaps,
+    ) -> Result {
+        dev.core().region_info(dev.parent(), info, caps)?;
+        if info.index() == dev.headers.load(Ordering::Relaxed) {
+            caps.add_sparse_mmap(&[SparseMmapArea {
+                offset: 0,
+                size: HEADERS_SIZE,
+            }])?;
+        }
         Ok(())
     }
 }
@@ -132,6 +171,7 @@ impl pci::Driver for SampleDriver {
         let params = CoreParams::default();
         let data = try_pin_init!(SampleDevice {
             core <- VfioPciCoreDevice::new(pdev, params),
+            headers: AtomicU32::new(0),
         });
         vfio_pci_core_rs::probe(pdev, params, data)
     }

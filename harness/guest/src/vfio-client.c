@@ -2165,24 +2165,43 @@ static void check_edu(struct dev *d)
 }
 
 /*
- * The device-specific regions (indexes past the fixed vfio-pci ones), one "key=value" a line:
- * their info and capabilities, their contents read through the region in one pread, and the
- * errno of a one-byte write to them (or "written").
- */
-/*
  * A device-specific region with the MMAP flag: "key=value" lines. Its first page mapped, every
  * dword of it reads as by pread (but for those that change between two preads); with memory
  * decoding off, an access through the mapping gets SIGBUS, and reads again once it is back on.
- * A mapping past the region's last page, or a private one: EINVAL. With
- * VFIO_CLIENT_REGION_WRITE=<offset>:<byte>, that byte written through the mapping, and the 64
- * bytes from the offset read by pread afterwards.
+ * A mapping past the region's last page, or a private one: EINVAL. First, with
+ * VFIO_CLIENT_REGION_WRITE=<offset>:<byte>, another byte (its low bit flipped) written there by
+ * pwrite, then that byte through the mapping, each followed by a pread of the 64 bytes from the
+ * offset.
  */
+/* Whether a page of region <i> maps (errno set if not). */
+static bool region_maps(struct dev *d, unsigned int i)
+{
+	void *m = map(d, i, 0, page_size, MAP_SHARED);
+
+	if (m)
+		munmap(m, page_size);
+	return m;
+}
+
+/* "region.<i>.mmap.<what>=<hex>": 64 bytes of the device file at <pos>, read by pread. */
+static void region_dump(struct dev *d, unsigned int i, const char *what, __u64 pos)
+{
+	__u8 buf[64] = { 0 };
+	unsigned int j;
+
+	xfer(d->fd, false, buf, sizeof(buf), pos);
+	printf("region.%u.mmap.%s=", i, what);
+	for (j = 0; j < sizeof(buf); j++)
+		printf("%02x", buf[j]);
+	printf("\n");
+}
+
 static void region_mmap(struct dev *d, unsigned int i, const struct vfio_region_info *info)
 {
 	__u64 len = (info->size + page_size - 1) & ~(page_size - 1);
 	const char *poke = getenv("VFIO_CLIENT_REGION_WRITE");
 	unsigned int off, bad = 0, poff;
-	__u8 after[64];
+	__u8 other;
 	int pval;
 	__u32 v, w, again, cmd = 0;
 	void *m;
@@ -2193,6 +2212,13 @@ static void region_mmap(struct dev *d, unsigned int i, const struct vfio_region_
 		return;
 	cfg_read(d, PCI_COMMAND, 2, &cmd);
 	cfg_write(d, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY);
+	if (poke && sscanf(poke, "%u:%i", &poff, &pval) == 2 && poff < page_size - 64) {
+		other = pval ^ 1;
+		xfer(d->fd, true, &other, 1, info->offset + poff);
+		region_dump(d, i, "before-write", info->offset + poff);
+		*(volatile __u8 *)(m + poff) = pval;
+		region_dump(d, i, "after-write", info->offset + poff);
+	}
 	for (off = 0; off < info->size && off < page_size; off += 4) {
 		v = w = again = 0;
 		if (xfer(d->fd, false, &v, 4, info->offset + off) != 4 || mmio(m + off, &w, false) ||
@@ -2202,15 +2228,6 @@ static void region_mmap(struct dev *d, unsigned int i, const struct vfio_region_
 			bad++;
 	}
 	printf("region.%u.mmap.dwords=%u differ=%u\n", i, off / 4, bad);
-	if (poke && sscanf(poke, "%u:%i", &poff, &pval) == 2 && poff < page_size - 64) {
-		*(volatile __u8 *)(m + poff) = pval;
-		memset(after, 0, sizeof(after));
-		xfer(d->fd, false, after, sizeof(after), info->offset + poff);
-		printf("region.%u.mmap.after-write=", i);
-		for (off = 0; off < sizeof(after); off++)
-			printf("%02x", after[off]);
-		printf("\n");
-	}
 	cfg_write(d, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY);
 	printf("region.%u.mmap.memory-off=%s\n", i, mmio(m, &w, false) ? "SIGBUS" : "read");
 	cfg_write(d, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY);
@@ -2227,6 +2244,12 @@ static void region_mmap(struct dev *d, unsigned int i, const struct vfio_region_
 		munmap(m, page_size);
 }
 
+/*
+ * The device-specific regions (indexes past the fixed vfio-pci ones), one "key=value" a line:
+ * their info and capabilities, their contents read through the region in one pread, the errno
+ * of a one-byte write to them (or "written"), and their mappings (see region_mmap()), or the
+ * errno of an mmap of those without the MMAP flag.
+ */
 static int cmd_regions(struct dev *d)
 {
 	struct vfio_region_info info;
@@ -2263,8 +2286,7 @@ static int cmd_regions(struct dev *d)
 		if (info.flags & VFIO_REGION_INFO_FLAG_MMAP)
 			region_mmap(d, i, &info);
 		else
-			printf("region.%u.mmap=%s\n", i,
-			       map(d, i, 0, page_size, MAP_SHARED) ? "ok" : errname(errno));
+			printf("region.%u.mmap=%s\n", i, region_maps(d, i) ? "ok" : errname(errno));
 	}
 	return 0;
 }
@@ -2809,7 +2831,7 @@ static int cmd_subpage(struct dev *d)
 	FILE *f;
 	void *m;
 
-	if (scratch && sscanf(scratch, "%u:%i", &sbar, &soff) != 2)
+	if (scratch && sscanf(scratch, "%u:%u", &sbar, &soff) != 2)
 		sbar = NUM_BARS;
 	for (i = 0; i < NUM_BARS; i++) {
 		if (!bar_present(d, i))

@@ -11,6 +11,7 @@ use crate::{
     bindings,
     device,
     devres::Devres,
+    ffi::c_ulong,
     page::PAGE_SIZE,
     prelude::*,
     types::Opaque, //
@@ -20,6 +21,10 @@ use crate::{
 /// end of the page it starts, reserved in the resource tree under the BAR's parent, so that no
 /// other resource (the BAR of a function added later, say) is assigned there. Userspace that
 /// is given the page then reaches nothing but the BAR.
+///
+/// C vfio-pci makes the same reservation with the BAR's flags; this one is also marked busy,
+/// so that no region can be requested within it either (a request would otherwise nest below
+/// the reservation, and be left with a freed parent when it goes away).
 ///
 /// Only reachable through the [`Devres`] that [`Device::reserve_sub_page`] returns: the
 /// reservation goes away when it drops or when the function is unbound, whichever comes
@@ -37,15 +42,15 @@ pub struct SubPageReservation {
 // linked; `release_resource()` may be called from any thread.
 unsafe impl Send for SubPageReservation {}
 
-// SAFETY: `SubPageReservation` has no methods that take `&self`.
-unsafe impl Sync for SubPageReservation {}
-
 impl Drop for SubPageReservation {
     fn drop(&mut self) {
         // SAFETY: The resource is linked in the tree (type invariant), under a parent that
-        // still exists: the `Devres` holding `self` drops it at the latest when the function
-        // is unbound, before its BARs are released. It can no longer be reached once
-        // unlinked, and its memory is freed after this.
+        // still exists: `self` is dropped either by `Device::reserve_sub_page()` itself, if
+        // the `Devres` cannot be set up, or by that `Devres`, at the latest when the function
+        // is unbound, before its BARs are released. Being busy, it gets no children from
+        // region requests, so nothing reaches it once it is unlinked (as in C, only a resource
+        // inserted within it by `insert_resource()`, which nothing does in a BAR's page, would
+        // be left with a freed parent); its memory is freed after this.
         unsafe { bindings::release_resource(self.res.get()) };
     }
 }
@@ -85,6 +90,7 @@ impl Device<device::Bound> {
         // type invariant `self.as_raw` is a valid pointer to a `struct pci_dev`; the parent of
         // an assigned BAR is set when the BAR is claimed, and stays while the function is
         // bound.
+        // CAST: `bar` is a BAR index below 6.
         let parent = unsafe { (*self.as_raw()).resource[bar as usize].parent };
         if parent.is_null() {
             return Err(EINVAL);
@@ -94,7 +100,8 @@ impl Device<device::Bound> {
                 name: name.as_char_ptr(),
                 start: start + len,
                 end: start + page - 1,
-                flags: flags.0,
+                // CAST: the flag fits in a `c_ulong`.
+                flags: flags.0 | bindings::IORESOURCE_BUSY as c_ulong,
                 ..Default::default()
             }),
             GFP_KERNEL_ACCOUNT,

@@ -232,6 +232,7 @@ impl Open {
             return Ok((index, 0, len));
         }
         let i = index.checked_sub(uapi::PCI_NUM_REGIONS).ok_or(EINVAL)?;
+        // CAST: `u32` fits in `usize`.
         let region = self.regions.get(i as usize).ok_or(EINVAL)?;
         match region.backing {
             Backing::Bar(w) => Ok((w.bar, w.offset, region.info.size)),
@@ -554,6 +555,7 @@ impl VfioPciCoreDevice {
             pm,
             vconfig,
             bars,
+            bar_mmap,
             saved,
             reset_works,
             mut irqs,
@@ -569,6 +571,8 @@ impl VfioPciCoreDevice {
         drop(regions);
         drop(vconfig);
         drop(bars);
+        // As C: the rest of the pages of BARs smaller than a page are given back here.
+        drop(bar_mmap);
         // As C vfio-pci: back to the state of open, INTx disabled, reset if the function can
         // be, then the state of open written back (the reset saves and restores the state it
         // finds, so the state of open is loaded again after it).

@@ -54,8 +54,10 @@ impl BarMapping {
 /// `vfio_pci_probe_mmaps()` does, with the reservations of the rest of the page of the BARs
 /// smaller than a page, held until the device is closed.
 pub(crate) struct BarMmap {
+    /// Whether userspace may mmap each BAR.
     supported: [bool; NUM_BARS],
-    _reserved: [Option<Devres<pci::SubPageReservation>>; NUM_BARS],
+    /// The reservations of the rest of the page of each BAR smaller than a page that maps.
+    reserved: [Option<Devres<pci::SubPageReservation>>; NUM_BARS],
 }
 
 impl BarMmap {
@@ -67,7 +69,7 @@ impl BarMmap {
     pub(crate) fn probe(pdev: &pci::Device<Bound>) -> Self {
         let mut mmap = Self {
             supported: [false; NUM_BARS],
-            _reserved: Default::default(),
+            reserved: Default::default(),
         };
         if pdev.non_mappable_bars() {
             return mmap;
@@ -77,7 +79,7 @@ impl BarMmap {
         for (bar, (supported, reserved)) in mmap
             .supported
             .iter_mut()
-            .zip(mmap._reserved.iter_mut())
+            .zip(mmap.reserved.iter_mut())
             .enumerate()
         {
             // CAST: `bar` is below `NUM_BARS`.

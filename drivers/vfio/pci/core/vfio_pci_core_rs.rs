@@ -125,7 +125,7 @@ mod tests {
             // Not on a page boundary; empty; wrapping around.
             (0x800, 0x100, PAGE, false),
             (0, 0, PAGE, false),
-            (u64::MAX & !(PAGE - 1), PAGE, u64::MAX, false),
+            (!(PAGE - 1), PAGE, u64::MAX, false),
         ];
         for (offset, size, bar_len, fits) in cases {
             assert_eq!(at(offset).check(size, bar_len, PAGE).is_ok(), fits);
