@@ -55,11 +55,7 @@ impl IoPortBar {
             if addr.is_null() {
                 return Err(ENOMEM);
             }
-            match width {
-                1 => bindings::iowrite8(val as u8, addr),
-                2 => bindings::iowrite16(val as u16, addr),
-                _ => bindings::iowrite32(val as u32, addr),
-            }
+            super::iowrite_width(addr, width, val as u32);
             bindings::ioport_unmap(addr);
         }
         Ok(())

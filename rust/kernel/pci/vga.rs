@@ -185,13 +185,7 @@ impl VgaAccess<'_> {
         let addr = self.at(off, width)?;
         // SAFETY: `addr` is within the mapping of the range, with room for `width` bytes, and
         // the arbiter routes the range to the function.
-        Ok(unsafe {
-            match width {
-                1 => bindings::ioread8(addr),
-                2 => bindings::ioread16(addr),
-                _ => bindings::ioread32(addr),
-            }
-        })
+        Ok(unsafe { super::ioread_width(addr, width) })
     }
 
     /// Writes the low `width` bytes (1, 2 or 4) of `val` at offset `off` of the range:
@@ -199,14 +193,7 @@ impl VgaAccess<'_> {
     pub fn write(&self, off: u64, width: usize, val: u32) -> Result {
         let addr = self.at(off, width)?;
         // SAFETY: As in `read()`.
-        // CAST: the value is truncated to the access width on purpose.
-        unsafe {
-            match width {
-                1 => bindings::iowrite8(val as u8, addr),
-                2 => bindings::iowrite16(val as u16, addr),
-                _ => bindings::iowrite32(val, addr),
-            }
-        }
+        unsafe { super::iowrite_width(addr, width, val) };
         Ok(())
     }
 
