@@ -50,6 +50,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -2724,6 +2725,88 @@ static int cmd_e1000_reg(struct dev *d)
 	return 0;
 }
 
+/* VFIO_DEVICE_RESET in a thread of its own, for cmd_ioeventfd_reset(). */
+struct reset_run {
+	struct dev *d;
+	long ret;
+	struct timespec end;
+};
+
+static void *reset_thread(void *p)
+{
+	struct reset_run *r = p;
+
+	r->ret = ioctl(r->d->fd, VFIO_DEVICE_RESET) ? -errno : 0;
+	clock_gettime(CLOCK_MONOTONIC, &r->end);
+	return NULL;
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * An ioeventfd signalled while VFIO_DEVICE_RESET resets QEMU's igb (8086:10c9), whose FLR takes
+ * over 100 ms: "key=value" lines. The ioeventfd writes a pattern to register RDBAL of receive
+ * queue 0, in memory BAR 0, which the reset clears. C vfio-pci defers a write signalled during
+ * a reset until the reset is over: the register then holds the pattern. The eventfd is
+ * signalled 50 ms into the reset, which must still run then (tried up to 5 times).
+ */
+static int cmd_ioeventfd_reset(struct dev *d)
+{
+	const __u64 pos = 0xc000;
+	struct vfio_device_ioeventfd req = {
+		.argsz = sizeof(req),
+		.flags = VFIO_DEVICE_IOEVENTFD_32,
+		.offset = region_offset(d, VFIO_PCI_BAR0_REGION_INDEX) + pos,
+		.data = 0x12345600,
+	};
+	struct reset_run run = { .d = d };
+	struct timespec signalled;
+	bool during = false;
+	__u32 cmd = 0, val;
+	pthread_t thread;
+	int try;
+	long ret;
+
+	req.fd = eventfd(0, 0);
+	cfg_read(d, PCI_COMMAND, 2, &cmd);
+	cfg_write(d, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY);
+	ret = ioctl(d->fd, VFIO_DEVICE_IOEVENTFD, &req) ? -errno : 0;
+	printf("ioeventfd=%s\n", errname(ret));
+	if (ret)
+		return 1;
+	val = 0;
+	region_rw(d, true, VFIO_PCI_BAR0_REGION_INDEX, pos, &val, 4);
+	eventfd_write(req.fd, 1);
+	usleep(50000);
+	region_rw(d, false, VFIO_PCI_BAR0_REGION_INDEX, pos, &val, 4);
+	printf("signalled=0x%08x\n", val);
+	for (try = 0; try < 5 && !during; try++) {
+		val = 0;
+		region_rw(d, true, VFIO_PCI_BAR0_REGION_INDEX, pos, &val, 4);
+		if (pthread_create(&thread, NULL, reset_thread, &run))
+			die("pthread_create");
+		usleep(50000);
+		clock_gettime(CLOCK_MONOTONIC, &signalled);
+		eventfd_write(req.fd, 1);
+		pthread_join(thread, NULL);
+		if (run.ret)
+			break;
+		during = before(&signalled, &run.end);
+	}
+	printf("reset=%s\nsignalled-during-reset=%s\n", errname(run.ret), during ? "yes" : "no");
+	/* A deferred write is done from a workqueue: give it time. */
+	usleep(50000);
+	val = 0;
+	ret = region_rw(d, false, VFIO_PCI_BAR0_REGION_INDEX, pos, &val, 4);
+	printf("after-reset=%s 0x%08x\n", got(ret), val);
+	req.fd = -1;
+	ret = ioctl(d->fd, VFIO_DEVICE_IOEVENTFD, &req) ? -errno : 0;
+	printf("ioeventfd.removed=%s\n", errname(ret));
+	return 0;
+}
 
 /* The function's runtime PM status once it is <want> or after ms: what it is then. */
 static const char *runtime_status(struct dev *d, const char *want, int ms)
@@ -2906,6 +2989,7 @@ static const struct {
 	{ "low-power", cmd_low_power },
 	{ "msix-one-eventfd", cmd_msix_one_eventfd },
 	{ "subpage", cmd_subpage },
+	{ "ioeventfd-reset", cmd_ioeventfd_reset },
 };
 
 int main(int argc, char **argv)
@@ -2917,8 +3001,8 @@ int main(int argc, char **argv)
 	if (argc != 4) {
 		fprintf(stderr,
 			"usage: %s info|regions|generic|edu|intx-exclusive|power|hot-reset|"
-			"hot-reset-vf|e1000-reg|vga|aer|low-power|msix-one-eventfd|subpage <bdf> "
-			"group|cdev\n",
+			"hot-reset-vf|e1000-reg|vga|aer|low-power|msix-one-eventfd|subpage|"
+			"ioeventfd-reset <bdf> group|cdev\n",
 			argv[0]);
 		return 2;
 	}

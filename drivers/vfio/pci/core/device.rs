@@ -51,6 +51,7 @@ use crate::{
         Irqs, //
     },
     ioeventfd::{
+        Gate,
         IoEventFd,
         IoEventKey,
         MemGate,
@@ -241,12 +242,13 @@ impl Open {
     }
 
     /// Stops userspace's accesses to the function's memory, for a reset, as C does: its
-    /// mappings invalidated (they fault again afterwards), ioeventfd writes stopped, and the
-    /// function brought back to D0 if userspace put it in D3hot (a reset would do that behind
-    /// the core's back). [`Open::sync_gate`] lets the ioeventfds write again afterwards.
+    /// mappings invalidated (they fault again afterwards), ioeventfd writes deferred until the
+    /// reset is over, and the function brought back to D0 if userspace put it in D3hot (a reset
+    /// would do that behind the core's back). [`Open::sync_gate`], which the caller must call
+    /// after the reset under the same hold of the lock, ends it.
     fn quiesce(&mut self, vdev: &vfio::AnyDevice, pdev: &pci::Device<Bound>) {
         vdev.zap_mappings();
-        self.gate.set(false);
+        self.gate.set(Gate::Resetting);
         if pdev.set_power_state(pci::PowerState::D0).is_ok() {
             self.low_power = false;
         }
@@ -263,10 +265,14 @@ impl Open {
     }
 
     /// Opens or closes the ioeventfds' gate as [`Open::memory_enabled`] says, once memory is
-    /// back or after it went away.
+    /// back or after it went away, or a reset is over.
     fn sync_gate(&self) {
         self.gate
-            .set(self.memory_enabled() && self.user_low_power.is_none());
+            .set(if self.memory_enabled() && self.user_low_power.is_none() {
+                Gate::Open
+            } else {
+                Gate::Closed
+            });
     }
 }
 
@@ -1642,7 +1648,7 @@ fn config_rw(
                 // Mappings and ioeventfd writes go before memory decoding does; faults wait
                 // for the lock we hold, then find decoding off.
                 dev.zap_mappings();
-                open.gate.set(false);
+                open.gate.set(Gate::Closed);
             }
             let fx = open.vconfig.write(&hw, at, width, val)?;
             effects.power_state = fx.power_state.or(effects.power_state);
@@ -1678,13 +1684,13 @@ fn apply_effects(
         open.low_power = state == pci::PowerState::D3Hot;
         if open.low_power {
             dev.zap_mappings();
-            open.gate.set(false);
+            open.gate.set(Gate::Closed);
         }
         let _ = pdev.set_power_state(state);
     }
     if done.flr {
         dev.zap_mappings();
-        open.gate.set(false);
+        open.gate.set(Gate::Resetting);
         // A reset leaves the function in D0.
         if pdev.try_reset_function().is_ok() {
             open.low_power = false;

@@ -6,18 +6,20 @@
 //! The write is done right in the eventfd's wakeup. Writes to a memory BAR are behind a
 //! [`MemGate`] that is closed before anything takes the BAR's memory away (memory decoding
 //! turned off, D3hot, a reset), as C vfio-pci's writes are behind its `memory_lock`: a signal
-//! while the gate is closed writes nothing. C defers a signal that comes while its lock is held
-//! for a reset, and writes once the reset is over; here such a signal writes nothing either, as
-//! while memory is off. Writes to an I/O port BAR are not gated, as in C.
+//! while the gate is closed writes nothing. As in C, a signal that comes during a reset is not
+//! lost: the write is deferred to process context, which waits for the reset to be over and
+//! writes then, if memory is still enabled. Writes to an I/O port BAR are not gated, as in C.
 
 use kernel::{
     devres::Devres,
     io::Io,
+    new_condvar,
     new_spinlock_irq,
     pci,
     prelude::*,
     sync::{
         Arc,
+        CondVar,
         SpinLockIrq, //
     },
     vfio::{
@@ -29,29 +31,51 @@ use kernel::{
 /// The maximum number of ioeventfds of an open device, C's `VFIO_PCI_IOEVENTFD_MAX`.
 pub(crate) const MAX_IOEVENTFDS: usize = 1000;
 
+/// What the ioeventfds' writes to memory BARs may do now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// Write: memory decoding is on.
+    Open,
+    /// Write nothing: memory decoding is off, or the function is in a low-power state.
+    Closed,
+    /// Wait, in process context, for the reset in progress, then do as the gate says.
+    Resetting,
+}
+
 /// Whether the function's memory BARs may be accessed now, for the ioeventfd writes, which
 /// hold it while they write: closed before the memory goes away, opened again after. A spinlock
 /// with interrupts off: eventfds are signalled from any context.
+///
+/// Every path that sets [`Gate::Resetting`] sets the gate again after the reset, under the same
+/// hold of the core's lock: a write waiting for the reset never waits for long, and an
+/// ioeventfd can only be dropped, which waits for its deferred write, while no reset is in
+/// progress (dropping one takes the core's lock).
 #[pin_data]
 pub(crate) struct MemGate {
     #[pin]
-    open: SpinLockIrq<bool>,
+    state: SpinLockIrq<Gate>,
+    /// Notified when the state changes, for the writes waiting for a reset.
+    #[pin]
+    changed: CondVar,
 }
 
 impl MemGate {
     /// A gate, open if `open`.
     pub(crate) fn new(open: bool) -> Result<Arc<Self>> {
+        let state = if open { Gate::Open } else { Gate::Closed };
         Arc::pin_init(
             pin_init!(Self {
-                open <- new_spinlock_irq!(open),
+                state <- new_spinlock_irq!(state),
+                changed <- new_condvar!(),
             }),
             GFP_KERNEL,
         )
     }
 
-    /// Opens or closes the gate; closing it waits for a write in progress.
-    pub(crate) fn set(&self, open: bool) {
-        *self.open.lock() = open;
+    /// Sets the gate; closing it waits for a write in progress.
+    pub(crate) fn set(&self, state: Gate) {
+        *self.state.lock() = state;
+        self.changed.notify_all();
     }
 }
 
@@ -84,16 +108,19 @@ struct Writer {
 
 impl VirqfdHandler for Writer {
     fn handle(&self) -> bool {
-        self.write();
-        false
+        self.write(false)
     }
 
-    fn thread(&self) {}
+    fn thread(&self) {
+        self.write(true);
+    }
 }
 
 impl Writer {
-    /// Writes, to a memory BAR if the gate is open. Usable in atomic context.
-    fn write(&self) {
+    /// Writes, to a memory BAR if the gate is open. During a reset, waits for it to be over if
+    /// `wait` (in process context), or returns `true` for the write to be done so. Usable in
+    /// atomic context unless `wait`.
+    fn write(&self, wait: bool) -> bool {
         let (gate, bar) = match &self.target {
             Target::Mem(gate, bar) => (gate, bar),
             Target::Io(ports) => {
@@ -101,18 +128,23 @@ impl Writer {
                     // Checked against the BAR when the ioeventfd was set up.
                     let _ = ports.try_write(self.key.pos, self.key.count, self.key.data);
                 }
-                return;
+                return false;
             }
         };
-        let open = gate.open.lock();
-        if !*open {
-            return;
+        let mut state = gate.state.lock();
+        while wait && *state == Gate::Resetting {
+            gate.changed.wait(&mut state);
+        }
+        match *state {
+            Gate::Open => (),
+            Gate::Closed => return false,
+            Gate::Resetting => return true,
         }
         let Some(io) = bar.try_access() else {
-            return;
+            return false;
         };
         let Ok(off) = usize::try_from(self.key.pos) else {
-            return;
+            return false;
         };
         let data = self.key.data;
         // Checked against the BAR when the ioeventfd was set up; nothing to tell anyone here.
@@ -123,6 +155,7 @@ impl Writer {
             2 => io.try_write16(data as u16, off),
             _ => io.try_write8(data as u8, off),
         };
+        false
     }
 }
 
