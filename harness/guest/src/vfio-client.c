@@ -2729,29 +2729,47 @@ static int cmd_e1000_reg(struct dev *d)
 struct reset_run {
 	struct dev *d;
 	long ret;
-	struct timespec end;
+	struct timespec start, end;
 };
 
 static void *reset_thread(void *p)
 {
 	struct reset_run *r = p;
 
+	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	r->ret = ioctl(r->d->fd, VFIO_DEVICE_RESET) ? -errno : 0;
 	clock_gettime(CLOCK_MONOTONIC, &r->end);
 	return NULL;
 }
 
-static bool before(const struct timespec *a, const struct timespec *b)
+/* Milliseconds from a to b. */
+static long ms_between(const struct timespec *a, const struct timespec *b)
 {
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+	return (b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/* Reads a BAR 0 dword until it is <want>, for up to a second: what it is then. */
+static __u32 bar0_poll(struct dev *d, __u64 pos, __u32 want)
+{
+	__u32 val = 0;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		region_rw(d, false, VFIO_PCI_BAR0_REGION_INDEX, pos, &val, 4);
+		if (val == want)
+			break;
+		usleep(20000);
+	}
+	return val;
 }
 
 /*
  * An ioeventfd signalled while VFIO_DEVICE_RESET resets QEMU's igb (8086:10c9), whose FLR takes
  * over 100 ms: "key=value" lines. The ioeventfd writes a pattern to register RDBAL of receive
  * queue 0, in memory BAR 0, which the reset clears. C vfio-pci defers a write signalled during
- * a reset until the reset is over: the register then holds the pattern. The eventfd is
- * signalled 50 ms into the reset, which must still run then (tried up to 5 times).
+ * a reset until the reset is over: the register then holds the pattern. First, the pattern
+ * written by pwrite does not survive a reset. The eventfd is signalled 50 ms into the reset,
+ * which must have run for 20 ms and still run for 20 ms then (tried up to 5 times).
  */
 static int cmd_ioeventfd_reset(struct dev *d)
 {
@@ -2780,9 +2798,14 @@ static int cmd_ioeventfd_reset(struct dev *d)
 	val = 0;
 	region_rw(d, true, VFIO_PCI_BAR0_REGION_INDEX, pos, &val, 4);
 	eventfd_write(req.fd, 1);
-	usleep(50000);
+	printf("signalled=0x%08x\n", bar0_poll(d, pos, req.data));
+	/* The control: no signal, and the reset clears the register. */
+	val = req.data;
+	region_rw(d, true, VFIO_PCI_BAR0_REGION_INDEX, pos, &val, 4);
+	ret = ioctl(d->fd, VFIO_DEVICE_RESET) ? -errno : 0;
+	val = ~0U;
 	region_rw(d, false, VFIO_PCI_BAR0_REGION_INDEX, pos, &val, 4);
-	printf("signalled=0x%08x\n", val);
+	printf("reset=%s cleared=0x%08x\n", errname(ret), val);
 	for (try = 0; try < 5 && !during; try++) {
 		val = 0;
 		region_rw(d, true, VFIO_PCI_BAR0_REGION_INDEX, pos, &val, 4);
@@ -2792,16 +2815,14 @@ static int cmd_ioeventfd_reset(struct dev *d)
 		clock_gettime(CLOCK_MONOTONIC, &signalled);
 		eventfd_write(req.fd, 1);
 		pthread_join(thread, NULL);
-		if (run.ret)
+		if (run.ret && run.ret != -EAGAIN)
 			break;
-		during = before(&signalled, &run.end);
+		during = !run.ret && ms_between(&run.start, &signalled) >= 20 &&
+			 ms_between(&signalled, &run.end) >= 20;
 	}
 	printf("reset=%s\nsignalled-during-reset=%s\n", errname(run.ret), during ? "yes" : "no");
-	/* A deferred write is done from a workqueue: give it time. */
-	usleep(50000);
-	val = 0;
-	ret = region_rw(d, false, VFIO_PCI_BAR0_REGION_INDEX, pos, &val, 4);
-	printf("after-reset=%s 0x%08x\n", got(ret), val);
+	/* A deferred write is done from a workqueue. */
+	printf("after-reset=0x%08x\n", bar0_poll(d, pos, req.data));
 	req.fd = -1;
 	ret = ioctl(d->fd, VFIO_DEVICE_IOEVENTFD, &req) ? -errno : 0;
 	printf("ioeventfd.removed=%s\n", errname(ret));

@@ -1695,6 +1695,7 @@ fn apply_effects(
         if pdev.try_reset_function().is_ok() {
             open.low_power = false;
         }
+        open.sync_gate();
     }
     if let Some(bytes) = done.readrq {
         let _ = pdev.pcie_set_readrq(bytes);

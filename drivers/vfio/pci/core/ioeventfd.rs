@@ -47,9 +47,11 @@ pub(crate) enum Gate {
 /// with interrupts off: eventfds are signalled from any context.
 ///
 /// Every path that sets [`Gate::Resetting`] sets the gate again after the reset, under the same
-/// hold of the core's lock: a write waiting for the reset never waits for long, and an
-/// ioeventfd can only be dropped, which waits for its deferred write, while no reset is in
-/// progress (dropping one takes the core's lock).
+/// hold of the core's lock: a write waiting for the reset waits no longer than the reset. The
+/// core drops an ioeventfd, which waits for its deferred write, either under that lock, where
+/// no reset is in progress, or at close, once its open state can no longer be reached, so no
+/// reset can start on its gate. (If userspace closes the eventfd during a reset, the VFIO core
+/// shuts the ioeventfd down from its workqueue, which then waits for the reset, as in C.)
 #[pin_data]
 pub(crate) struct MemGate {
     #[pin]
