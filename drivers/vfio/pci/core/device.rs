@@ -1468,7 +1468,9 @@ impl VfioPciCoreDevice {
                     let mut guard = self.open.lock();
                     let open = Option::as_mut(&mut *guard).ok_or(EINVAL)?;
                     let _pm = open.resume_if_low_power(pdev)?;
-                    let mut effects = config_rw(dev, open, pdev, pos + done, buf, write)?;
+                    let effects = config_rw(dev, open, pdev, pos + done, buf, write);
+                    // A write that failed part way may have closed the gate already.
+                    let mut effects = effects.inspect_err(|_| open.sync_gate())?;
                     // As C: a PF with VFs enabled stays in D0.
                     if self.sriov_active.load(Relaxed) {
                         effects.power_state = effects
