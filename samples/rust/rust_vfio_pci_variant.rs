@@ -138,7 +138,9 @@ impl VfioPciOps for SampleDevice {
         caps: &mut vfio::InfoCaps,
     ) -> Result {
         dev.core().region_info(dev.parent(), info, caps)?;
-        if info.index() == dev.headers.load(Ordering::Relaxed) {
+        // 0 (BAR 0's index, never a device-specific region's) while there is no window.
+        let headers = dev.headers.load(Ordering::Relaxed);
+        if headers != 0 && info.index() == headers {
             caps.add_sparse_mmap(&[SparseMmapArea {
                 offset: 0,
                 size: HEADERS_SIZE,

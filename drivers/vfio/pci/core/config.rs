@@ -1493,14 +1493,20 @@ mod tests {
         }
     }
 
-    /// A function with a 1 MiB BAR0, a capability the core hides (CompactPCI hot swap, 0x06)
-    /// at 0x40, MSI (64-bit, one vector) at 0x50 and a vendor capability of 8 bytes at 0x60.
-    fn fake() -> FakeHw {
+    /// The config space of a function (edu's IDs) whose capability list starts at 0x40.
+    fn header() -> [u8; 256] {
         let mut c = [0u8; 256];
         put(&mut c, 0, 4, 0x11e8_1234);
         put(&mut c, STATUS, 2, bindings::PCI_STATUS_CAP_LIST);
-        put(&mut c, BAR0, 4, 0xfe60_0000);
         c[CAP_LIST] = 0x40;
+        c
+    }
+
+    /// A function with a 1 MiB BAR0, a capability the core hides (CompactPCI hot swap, 0x06)
+    /// at 0x40, MSI (64-bit, one vector) at 0x50 and a vendor capability of 8 bytes at 0x60.
+    fn fake() -> FakeHw {
+        let mut c = header();
+        put(&mut c, BAR0, 4, 0xfe60_0000);
         c[INTX_PIN] = 1;
         c[0x40] = 0x06;
         c[0x41] = 0x50;
@@ -1546,10 +1552,7 @@ mod tests {
     }
 
     fn vpd_fake() -> VpdHw {
-        let mut c = [0u8; 256];
-        put(&mut c, 0, 4, 0x11e8_1234);
-        put(&mut c, STATUS, 2, bindings::PCI_STATUS_CAP_LIST);
-        c[CAP_LIST] = 0x40;
+        let mut c = header();
         // CAST: the capability ID is a byte.
         c[0x40] = bindings::PCI_CAP_ID_VPD as u8;
         let mut vpd = [0u8; 64];
